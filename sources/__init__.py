@@ -1,0 +1,1 @@
+"""Source connectors, the portfolio registry and the sample data generator."""

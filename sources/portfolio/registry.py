@@ -1,0 +1,294 @@
+"""The portfolio registry: AI initiatives, their KPIs, targets, rollouts and stages.
+
+The registry is YAML kept in git. `load_registry` parses it with pydantic and then checks what
+pydantic cannot see on one object alone (ids that must exist elsewhere, dates that must be in
+order). Every problem is reported with the file, the initiative and the field, all at once, so
+the person fixing the file sees the whole list.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+STAGES = ("idea", "poc", "pilot", "production", "scaled")
+TERMINAL_STAGE = "killed"
+Stage = Literal["idea", "poc", "pilot", "production", "scaled", "killed"]
+ValueDriver = Literal["cost", "revenue", "time", "quality"]
+
+SLUG = r"^[a-z0-9][a-z0-9_-]*$"
+
+
+class RegistryError(ValueError):
+    """The registry cannot be used; the message lists every problem found."""
+
+    def __init__(self, path: Path | str, problems: list[str]):
+        self.path = str(path)
+        self.problems = problems
+        listing = "\n".join(f"  - {p}" for p in problems)
+        super().__init__(
+            f"{self.path}: {len(problems)} problem(s) in the portfolio registry; "
+            f"fix them in the file and run again:\n{listing}"
+        )
+
+
+class Strict(BaseModel):
+    # Unknown keys are typos more often than intent: reject them.
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Measurement(Strict):
+    baseline_days: int = Field(90, ge=7, le=730)
+    ramp_up_days: int = Field(28, ge=0, le=365)
+    min_observations: int = Field(30, ge=1)
+
+
+class MeasurementOverride(Strict):
+    baseline_days: int | None = Field(None, ge=7, le=730)
+    ramp_up_days: int | None = Field(None, ge=0, le=365)
+    min_observations: int | None = Field(None, ge=1)
+
+
+class Unit(Strict):
+    unit_id: str = Field(pattern=SLUG)
+    name: str
+    business_unit: str
+    region: str | None = None
+    size: int | None = Field(None, ge=0, description="Headcount or comparable size measure.")
+
+
+class Kpi(Strict):
+    kpi_id: str = Field(pattern=SLUG)
+    name: str
+    unit_of_measure: str
+    aggregation: Literal["mean", "sum", "ratio"]
+    higher_is_better: bool
+    min_value: float | None = None
+    max_value: float | None = None
+
+
+class Target(Strict):
+    """A signed change: negative for a decrease. Relative is a fraction of the baseline."""
+
+    type: Literal["relative", "absolute"]
+    change: float
+
+    @field_validator("change")
+    @classmethod
+    def _not_zero(cls, v: float) -> float:
+        if v == 0:
+            raise ValueError("a target change of 0 is no target; give the change you expect")
+        return v
+
+
+class ValueModel(Strict):
+    """How one unit of favourable KPI change turns into money.
+
+    value = favourable change x volume x per_unit, where volume is the sum of the observations'
+    weights (contacts, orders, visits) or, for KPIs without weight, the number of observations.
+    """
+
+    per_unit: float = Field(gt=0)
+    driver: ValueDriver
+    # Capacity (hours freed) is not cash unless a KPI shows where the time went.
+    realisation: Literal["cash", "capacity"] | None = None
+
+    @property
+    def is_cash(self) -> bool:
+        if self.realisation is not None:
+            return self.realisation == "cash"
+        return self.driver != "time"
+
+
+class InitiativeKpi(Strict):
+    kpi_id: str
+    direction: Literal["increase", "decrease"]
+    target: Target
+    value: ValueModel
+
+
+class Rollout(Strict):
+    unit_id: str
+    go_live: dt.date
+
+
+class Blocker(Strict):
+    raised_on: dt.date
+    text: str
+    resolved_on: dt.date | None = None
+
+
+class Budget(Strict):
+    amount: float = Field(ge=0)
+    currency: str = Field(pattern=r"^[A-Z]{3}$")
+
+
+class Initiative(Strict):
+    initiative_id: str = Field(pattern=SLUG)
+    name: str
+    business_unit: str
+    owner: str
+    priority: Literal["high", "medium", "low"]
+    strategic_theme: str
+    stages: dict[Stage, dt.date] = Field(min_length=1)
+    budget: Budget
+    kpis: list[InitiativeKpi] = Field(default_factory=list)
+    rollout: list[Rollout] = Field(default_factory=list)
+    measurement: MeasurementOverride = Field(default_factory=MeasurementOverride)
+    blockers: list[Blocker] = Field(default_factory=list)
+
+    @property
+    def current_stage(self) -> str:
+        if TERMINAL_STAGE in self.stages:
+            return TERMINAL_STAGE
+        return max(self.stages, key=STAGES.index)
+
+
+class PortfolioHeader(Strict):
+    name: str
+    currency: str = Field(pattern=r"^[A-Z]{3}$")
+    data_starts_on: dt.date
+    measurement: Measurement = Field(default_factory=Measurement)
+
+
+class Registry(Strict):
+    portfolio: PortfolioHeader
+    units: list[Unit] = Field(min_length=1)
+    kpis: list[Kpi] = Field(min_length=1)
+    initiatives: list[Initiative] = Field(min_length=1)
+
+    def measurement_for(self, initiative: Initiative) -> Measurement:
+        overrides = initiative.measurement.model_dump(exclude_none=True)
+        return self.portfolio.measurement.model_copy(update=overrides)
+
+
+def _where(raw: dict, loc: tuple) -> str:
+    """Turn a pydantic location into 'initiative <id>, field <path>' where possible."""
+    if len(loc) >= 2 and loc[0] == "initiatives" and isinstance(loc[1], int):
+        try:
+            ident = raw["initiatives"][loc[1]].get("initiative_id", f"#{loc[1] + 1}")
+        except (IndexError, KeyError, TypeError, AttributeError):
+            ident = f"#{loc[1] + 1}"
+        field = ".".join(str(p) for p in loc[2:]) or "(the whole entry)"
+        return f"initiative '{ident}', field '{field}'"
+    return f"field '{'.'.join(str(p) for p in loc)}'"
+
+
+def _cross_checks(reg: Registry) -> list[str]:
+    problems: list[str] = []
+    kpis = {k.kpi_id: k for k in reg.kpis}
+    units = {u.unit_id for u in reg.units}
+    currency = reg.portfolio.currency
+
+    for label, ids in (("unit_id", [u.unit_id for u in reg.units]),
+                       ("kpi_id", [k.kpi_id for k in reg.kpis]),
+                       ("initiative_id", [i.initiative_id for i in reg.initiatives])):
+        seen: set[str] = set()
+        for ident in ids:
+            if ident in seen:
+                problems.append(f"duplicate {label} '{ident}': each id must appear once")
+            seen.add(ident)
+
+    for k in reg.kpis:
+        if k.min_value is not None and k.max_value is not None and k.min_value > k.max_value:
+            problems.append(f"kpi '{k.kpi_id}', field 'min_value': greater than max_value")
+
+    for ini in reg.initiatives:
+        where = f"initiative '{ini.initiative_id}'"
+        ordered = [s for s in STAGES if s in ini.stages]
+        for before, after in zip(ordered, ordered[1:], strict=False):
+            if ini.stages[after] < ini.stages[before]:
+                problems.append(
+                    f"{where}, field 'stages.{after}': entered {ini.stages[after]}, before "
+                    f"'{before}' ({ini.stages[before]}); stage dates must not go backwards"
+                )
+        if TERMINAL_STAGE in ini.stages and ordered:
+            last = ordered[-1]
+            if ini.stages[TERMINAL_STAGE] < ini.stages[last]:
+                problems.append(
+                    f"{where}, field 'stages.killed': {ini.stages[TERMINAL_STAGE]} is before "
+                    f"stage '{last}' was entered ({ini.stages[last]})"
+                )
+        if ini.budget.currency != currency:
+            problems.append(
+                f"{where}, field 'budget.currency': {ini.budget.currency} differs from the "
+                f"portfolio currency {currency}; convert the budget"
+            )
+        seen_kpis: set[str] = set()
+        for n, ik in enumerate(ini.kpis):
+            field = f"kpis[{n}]"
+            if ik.kpi_id in seen_kpis:
+                problems.append(f"{where}, field '{field}.kpi_id': '{ik.kpi_id}' listed twice")
+            seen_kpis.add(ik.kpi_id)
+            kpi = kpis.get(ik.kpi_id)
+            if kpi is None:
+                problems.append(
+                    f"{where}, field '{field}.kpi_id': unknown KPI '{ik.kpi_id}'; add it to "
+                    f"'kpis' or use one of: {', '.join(sorted(kpis))}"
+                )
+                continue
+            favourable = "increase" if kpi.higher_is_better else "decrease"
+            if ik.direction != favourable:
+                problems.append(
+                    f"{where}, field '{field}.direction': '{ik.direction}' but KPI "
+                    f"'{kpi.kpi_id}' is better when it {favourable}s"
+                )
+            if (ik.target.change > 0) != (ik.direction == "increase"):
+                problems.append(
+                    f"{where}, field '{field}.target.change': {ik.target.change} points the "
+                    f"wrong way for direction '{ik.direction}' (a decrease is negative)"
+                )
+        seen_units: set[str] = set()
+        for n, r in enumerate(ini.rollout):
+            field = f"rollout[{n}]"
+            if r.unit_id not in units:
+                problems.append(f"{where}, field '{field}.unit_id': unknown unit '{r.unit_id}'")
+            if r.unit_id in seen_units:
+                problems.append(f"{where}, field '{field}.unit_id': '{r.unit_id}' rolled out twice")
+            seen_units.add(r.unit_id)
+            if r.go_live < reg.portfolio.data_starts_on:
+                problems.append(
+                    f"{where}, field '{field}.go_live': {r.go_live} is before the data starts "
+                    f"({reg.portfolio.data_starts_on}); no baseline can be measured"
+                )
+        if ini.rollout and not ini.kpis:
+            problems.append(f"{where}, field 'kpis': a rollout needs at least one KPI to measure")
+        for n, b in enumerate(ini.blockers):
+            if b.resolved_on is not None and b.resolved_on < b.raised_on:
+                problems.append(
+                    f"{where}, field 'blockers[{n}].resolved_on': before it was raised"
+                )
+    return problems
+
+
+def parse_registry(text: str, path: Path | str = "<registry>") -> Registry:
+    try:
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise RegistryError(path, [f"not valid YAML: {exc}"]) from None
+    if not isinstance(raw, dict):
+        raise RegistryError(path, ["expected a mapping with portfolio, units, kpis, initiatives"])
+    try:
+        reg = Registry.model_validate(raw)
+    except ValidationError as exc:
+        problems = [f"{_where(raw, tuple(e['loc']))}: {e['msg']}" for e in exc.errors()]
+        raise RegistryError(path, problems) from None
+    problems = _cross_checks(reg)
+    if problems:
+        raise RegistryError(path, problems)
+    return reg
+
+
+def load_registry(path: Path | str) -> Registry:
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise RegistryError(path, ["file not found; set VALUELEDGER_REGISTRY"]) from None
+    except UnicodeDecodeError as exc:
+        raise RegistryError(path, [f"not UTF-8 text ({exc.reason} at byte {exc.start})"]) from None
+    return parse_registry(text, path)

@@ -1,0 +1,145 @@
+"""Flatten the registry into the raw.portfolio_* tables that dbt reads.
+
+Each table is a list of plain dicts with a fixed column order: small frames, written whole on
+every run (the registry is the source of truth; dbt snapshots keep its history).
+"""
+
+from __future__ import annotations
+
+from sources.portfolio.registry import Registry
+
+# Column order of each table; the loader creates the tables from these.
+PORTFOLIO_COLUMNS: dict[str, dict[str, str]] = {
+    "portfolio_initiatives": {
+        "initiative_id": "varchar",
+        "initiative_name": "varchar",
+        "business_unit": "varchar",
+        "owner": "varchar",
+        "priority": "varchar",
+        "strategic_theme": "varchar",
+        "current_stage": "varchar",
+        "current_stage_entered_on": "date",
+        "budget_amount": "double",
+        "currency": "varchar",
+        "baseline_days": "integer",
+        "ramp_up_days": "integer",
+        "min_observations": "integer",
+    },
+    "portfolio_stages": {
+        "initiative_id": "varchar",
+        "stage": "varchar",
+        "stage_order": "integer",
+        "entered_on": "date",
+    },
+    "portfolio_initiative_kpis": {
+        "initiative_id": "varchar",
+        "kpi_id": "varchar",
+        "direction": "varchar",
+        "target_type": "varchar",
+        "target_change": "double",
+        "value_per_unit": "double",
+        "value_driver": "varchar",
+        "is_cash": "boolean",
+    },
+    "portfolio_rollout": {
+        "initiative_id": "varchar",
+        "unit_id": "varchar",
+        "go_live_on": "date",
+    },
+    "portfolio_units": {
+        "unit_id": "varchar",
+        "unit_name": "varchar",
+        "business_unit": "varchar",
+        "region": "varchar",
+        "unit_size": "integer",
+    },
+    "portfolio_kpis": {
+        "kpi_id": "varchar",
+        "kpi_name": "varchar",
+        "unit_of_measure": "varchar",
+        "aggregation": "varchar",
+        "higher_is_better": "boolean",
+        "min_value": "double",
+        "max_value": "double",
+    },
+    "portfolio_blockers": {
+        "initiative_id": "varchar",
+        "raised_on": "date",
+        "blocker_text": "varchar",
+        "resolved_on": "date",
+    },
+    "portfolio_settings": {
+        "portfolio_name": "varchar",
+        "currency": "varchar",
+        "data_starts_on": "date",
+    },
+}
+
+STAGE_ORDER = {"idea": 1, "poc": 2, "pilot": 3, "production": 4, "scaled": 5, "killed": 6}
+
+
+def portfolio_tables(reg: Registry) -> dict[str, list[dict]]:
+    initiatives, stages, kpis, rollout, blockers = [], [], [], [], []
+    for ini in reg.initiatives:
+        m = reg.measurement_for(ini)
+        initiatives.append({
+            "initiative_id": ini.initiative_id,
+            "initiative_name": ini.name,
+            "business_unit": ini.business_unit,
+            "owner": ini.owner,
+            "priority": ini.priority,
+            "strategic_theme": ini.strategic_theme,
+            "current_stage": ini.current_stage,
+            "current_stage_entered_on": ini.stages[ini.current_stage],
+            "budget_amount": ini.budget.amount,
+            "currency": ini.budget.currency,
+            "baseline_days": m.baseline_days,
+            "ramp_up_days": m.ramp_up_days,
+            "min_observations": m.min_observations,
+        })
+        stages += [
+            {"initiative_id": ini.initiative_id, "stage": s, "stage_order": STAGE_ORDER[s],
+             "entered_on": d}
+            for s, d in sorted(ini.stages.items(), key=lambda kv: STAGE_ORDER[kv[0]])
+        ]
+        kpis += [
+            {"initiative_id": ini.initiative_id, "kpi_id": k.kpi_id, "direction": k.direction,
+             "target_type": k.target.type, "target_change": k.target.change,
+             "value_per_unit": k.value.per_unit, "value_driver": k.value.driver,
+             "is_cash": k.value.is_cash}
+            for k in ini.kpis
+        ]
+        rollout += [
+            {"initiative_id": ini.initiative_id, "unit_id": r.unit_id, "go_live_on": r.go_live}
+            for r in ini.rollout
+        ]
+        blockers += [
+            {"initiative_id": ini.initiative_id, "raised_on": b.raised_on,
+             "blocker_text": b.text, "resolved_on": b.resolved_on}
+            for b in ini.blockers
+        ]
+    tables = {
+        "portfolio_initiatives": initiatives,
+        "portfolio_stages": stages,
+        "portfolio_initiative_kpis": kpis,
+        "portfolio_rollout": rollout,
+        "portfolio_units": [
+            {"unit_id": u.unit_id, "unit_name": u.name, "business_unit": u.business_unit,
+             "region": u.region, "unit_size": u.size}
+            for u in reg.units
+        ],
+        "portfolio_kpis": [
+            {"kpi_id": k.kpi_id, "kpi_name": k.name, "unit_of_measure": k.unit_of_measure,
+             "aggregation": k.aggregation, "higher_is_better": k.higher_is_better,
+             "min_value": k.min_value, "max_value": k.max_value}
+            for k in reg.kpis
+        ],
+        "portfolio_blockers": blockers,
+        "portfolio_settings": [{
+            "portfolio_name": reg.portfolio.name,
+            "currency": reg.portfolio.currency,
+            "data_starts_on": reg.portfolio.data_starts_on,
+        }],
+    }
+    assert tables.keys() == PORTFOLIO_COLUMNS.keys()
+    return tables
