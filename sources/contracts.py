@@ -26,9 +26,9 @@ class Contract:
     grain: tuple[str, ...]
 
     @property
-    def evidence_columns(self) -> tuple[Column, ...]:
-        """The columns a source must provide (lineage columns are added by the loader)."""
-        return tuple(c for c in self.columns if c.name not in LINEAGE_NAMES)
+    def source_columns(self) -> tuple[Column, ...]:
+        """The columns a source provides; the loader adds source_system and lineage."""
+        return tuple(c for c in self.columns if c.name not in LINEAGE_NAMES | {"source_system"})
 
     def ddl(self, schema: str = RAW_SCHEMA) -> str:
         cols = ",\n    ".join(f"{c.name} {c.sql_type}" for c in self.columns)

@@ -184,9 +184,11 @@ def _cross_checks(reg: Registry) -> list[str]:
     units = {u.unit_id for u in reg.units}
     currency = reg.portfolio.currency
 
-    for label, ids in (("unit_id", [u.unit_id for u in reg.units]),
-                       ("kpi_id", [k.kpi_id for k in reg.kpis]),
-                       ("initiative_id", [i.initiative_id for i in reg.initiatives])):
+    for label, ids in (
+        ("unit_id", [u.unit_id for u in reg.units]),
+        ("kpi_id", [k.kpi_id for k in reg.kpis]),
+        ("initiative_id", [i.initiative_id for i in reg.initiatives]),
+    ):
         seen: set[str] = set()
         for ident in ids:
             if ident in seen:
@@ -259,9 +261,7 @@ def _cross_checks(reg: Registry) -> list[str]:
             problems.append(f"{where}, field 'kpis': a rollout needs at least one KPI to measure")
         for n, b in enumerate(ini.blockers):
             if b.resolved_on is not None and b.resolved_on < b.raised_on:
-                problems.append(
-                    f"{where}, field 'blockers[{n}].resolved_on': before it was raised"
-                )
+                problems.append(f"{where}, field 'blockers[{n}].resolved_on': before it was raised")
     return problems
 
 

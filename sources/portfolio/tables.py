@@ -82,31 +82,43 @@ def portfolio_tables(reg: Registry) -> dict[str, list[dict]]:
     initiatives, stages, kpis, rollout, blockers = [], [], [], [], []
     for ini in reg.initiatives:
         m = reg.measurement_for(ini)
-        initiatives.append({
-            "initiative_id": ini.initiative_id,
-            "initiative_name": ini.name,
-            "business_unit": ini.business_unit,
-            "owner": ini.owner,
-            "priority": ini.priority,
-            "strategic_theme": ini.strategic_theme,
-            "current_stage": ini.current_stage,
-            "current_stage_entered_on": ini.stages[ini.current_stage],
-            "budget_amount": ini.budget.amount,
-            "currency": ini.budget.currency,
-            "baseline_days": m.baseline_days,
-            "ramp_up_days": m.ramp_up_days,
-            "min_observations": m.min_observations,
-        })
+        initiatives.append(
+            {
+                "initiative_id": ini.initiative_id,
+                "initiative_name": ini.name,
+                "business_unit": ini.business_unit,
+                "owner": ini.owner,
+                "priority": ini.priority,
+                "strategic_theme": ini.strategic_theme,
+                "current_stage": ini.current_stage,
+                "current_stage_entered_on": ini.stages[ini.current_stage],
+                "budget_amount": ini.budget.amount,
+                "currency": ini.budget.currency,
+                "baseline_days": m.baseline_days,
+                "ramp_up_days": m.ramp_up_days,
+                "min_observations": m.min_observations,
+            }
+        )
         stages += [
-            {"initiative_id": ini.initiative_id, "stage": s, "stage_order": STAGE_ORDER[s],
-             "entered_on": d}
+            {
+                "initiative_id": ini.initiative_id,
+                "stage": s,
+                "stage_order": STAGE_ORDER[s],
+                "entered_on": d,
+            }
             for s, d in sorted(ini.stages.items(), key=lambda kv: STAGE_ORDER[kv[0]])
         ]
         kpis += [
-            {"initiative_id": ini.initiative_id, "kpi_id": k.kpi_id, "direction": k.direction,
-             "target_type": k.target.type, "target_change": k.target.change,
-             "value_per_unit": k.value.per_unit, "value_driver": k.value.driver,
-             "is_cash": k.value.is_cash}
+            {
+                "initiative_id": ini.initiative_id,
+                "kpi_id": k.kpi_id,
+                "direction": k.direction,
+                "target_type": k.target.type,
+                "target_change": k.target.change,
+                "value_per_unit": k.value.per_unit,
+                "value_driver": k.value.driver,
+                "is_cash": k.value.is_cash,
+            }
             for k in ini.kpis
         ]
         rollout += [
@@ -114,8 +126,12 @@ def portfolio_tables(reg: Registry) -> dict[str, list[dict]]:
             for r in ini.rollout
         ]
         blockers += [
-            {"initiative_id": ini.initiative_id, "raised_on": b.raised_on,
-             "blocker_text": b.text, "resolved_on": b.resolved_on}
+            {
+                "initiative_id": ini.initiative_id,
+                "raised_on": b.raised_on,
+                "blocker_text": b.text,
+                "resolved_on": b.resolved_on,
+            }
             for b in ini.blockers
         ]
     tables = {
@@ -124,22 +140,35 @@ def portfolio_tables(reg: Registry) -> dict[str, list[dict]]:
         "portfolio_initiative_kpis": kpis,
         "portfolio_rollout": rollout,
         "portfolio_units": [
-            {"unit_id": u.unit_id, "unit_name": u.name, "business_unit": u.business_unit,
-             "region": u.region, "unit_size": u.size}
+            {
+                "unit_id": u.unit_id,
+                "unit_name": u.name,
+                "business_unit": u.business_unit,
+                "region": u.region,
+                "unit_size": u.size,
+            }
             for u in reg.units
         ],
         "portfolio_kpis": [
-            {"kpi_id": k.kpi_id, "kpi_name": k.name, "unit_of_measure": k.unit_of_measure,
-             "aggregation": k.aggregation, "higher_is_better": k.higher_is_better,
-             "min_value": k.min_value, "max_value": k.max_value}
+            {
+                "kpi_id": k.kpi_id,
+                "kpi_name": k.name,
+                "unit_of_measure": k.unit_of_measure,
+                "aggregation": k.aggregation,
+                "higher_is_better": k.higher_is_better,
+                "min_value": k.min_value,
+                "max_value": k.max_value,
+            }
             for k in reg.kpis
         ],
         "portfolio_blockers": blockers,
-        "portfolio_settings": [{
-            "portfolio_name": reg.portfolio.name,
-            "currency": reg.portfolio.currency,
-            "data_starts_on": reg.portfolio.data_starts_on,
-        }],
+        "portfolio_settings": [
+            {
+                "portfolio_name": reg.portfolio.name,
+                "currency": reg.portfolio.currency,
+                "data_starts_on": reg.portfolio.data_starts_on,
+            }
+        ],
     }
     assert tables.keys() == PORTFOLIO_COLUMNS.keys()
     return tables

@@ -1,0 +1,40 @@
+# The two commands of the README: `make run` and `make test`. Everything else is set-up.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+UV := $(VENV)/bin/uv
+STAMP := $(VENV)/.installed-$(shell cat requirements.lock pyproject.toml | cksum | cut -d' ' -f1)
+
+.PHONY: run test install lint ui bench clean
+
+$(STAMP): requirements.lock pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	@$(PY) -m pip install -q --disable-pip-version-check uv==0.13.9
+	$(UV) pip install --python $(PY) -q -r requirements.lock
+	$(UV) pip install --python $(PY) -q --no-deps -e .
+	@rm -f $(VENV)/.installed-* && touch $@
+
+install: $(STAMP)
+
+run: $(STAMP)
+	$(VENV)/bin/valueledger run
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	VALUELEDGER_WAREHOUSE=$$(mktemp -d)/lint.duckdb $(VENV)/bin/sqlfluff lint dbt_project
+
+# The whole job on a throw-away warehouse (this is the dbt build), then pytest, which reuses it.
+test: $(STAMP) lint
+	@home=$$(mktemp -d) && trap 'rm -rf "$$home"' EXIT && \
+	VALUELEDGER_HOME=$$home $(VENV)/bin/valueledger run && \
+	VALUELEDGER_TEST_HOME=$$home $(VENV)/bin/pytest -m "not spark"
+
+ui: $(STAMP)
+	$(VENV)/bin/valueledger ui
+
+bench: $(STAMP)
+	$(PY) bench/run_time.py
+
+clean:
+	rm -rf data dbt_project/target dbt_project/logs

@@ -1,0 +1,1 @@
+"""Ingestion: the portfolio registry and the evidence files into the warehouse's raw schema."""

@@ -1,0 +1,100 @@
+with
+
+post_observations as (
+
+    select * from {{ ref('int_observations_joined_to_rollouts') }}
+    where measurement_period = 'post'
+
+),
+
+baselines as (
+
+    select * from {{ ref('int_baselines_frozen') }}
+
+),
+
+observations_by_month as (
+
+    select
+        initiative_id,
+        kpi_id,
+        unit_id,
+        aggregation,
+        direction,
+        observed_value,
+        weight,
+        {{ month_start('observed_on') }} as observed_month
+
+    from post_observations
+
+),
+
+monthly as (
+
+    select
+        initiative_id,
+        kpi_id,
+        unit_id,
+        observed_month,
+        direction,
+        {{ kpi_mean('aggregation', 'observed_value', 'weight') }} as actual_mean,
+        sum(coalesce(weight, 1)) as volume,
+        count(*) as observations
+
+    from observations_by_month
+    group by
+        initiative_id,
+        kpi_id,
+        unit_id,
+        observed_month,
+        direction,
+        aggregation
+
+),
+
+changes as (
+
+    select
+        monthly.initiative_id,
+        monthly.kpi_id,
+        monthly.unit_id,
+        monthly.observed_month,
+        monthly.direction,
+        monthly.actual_mean,
+        baselines.baseline_mean,
+        baselines.has_min_observations,
+        monthly.volume,
+        monthly.observations,
+        monthly.actual_mean - baselines.baseline_mean as change_value,
+        case when monthly.direction = 'increase' then 1 else -1 end as favourable_sign
+
+    from monthly
+    inner join baselines
+        on
+            monthly.initiative_id = baselines.initiative_id
+            and monthly.kpi_id = baselines.kpi_id
+            and monthly.unit_id = baselines.unit_id
+
+),
+
+final as (
+
+    select
+        initiative_id,
+        kpi_id,
+        unit_id,
+        observed_month,
+        direction,
+        actual_mean,
+        baseline_mean,
+        has_min_observations,
+        change_value,
+        volume,
+        observations,
+        change_value * favourable_sign as favourable_change
+
+    from changes
+
+)
+
+select * from final

@@ -1,0 +1,100 @@
+with
+
+observations as (
+
+    select * from {{ ref('stg_evidence__kpi_observations') }}
+
+),
+
+initiative_kpis as (
+
+    select * from {{ ref('stg_portfolio__initiative_kpis') }}
+
+),
+
+initiatives as (
+
+    select * from {{ ref('stg_portfolio__initiatives') }}
+
+),
+
+kpis as (
+
+    select * from {{ ref('stg_portfolio__kpis') }}
+
+),
+
+rollout as (
+
+    select * from {{ ref('stg_portfolio__rollout') }}
+
+),
+
+-- Every observation of a KPI an initiative measures, for every unit that reports the KPI:
+-- rolled-out units carry their go-live, the others are controls.
+joined as (
+
+    select
+        initiative_kpis.initiative_id,
+        initiative_kpis.kpi_id,
+        observations.unit_id,
+        observations.source_system,
+        observations.observed_on,
+        observations.observed_value,
+        observations.weight,
+        observations.loaded_at,
+        kpis.aggregation,
+        initiative_kpis.direction,
+        initiatives.baseline_days,
+        initiatives.ramp_up_days,
+        rollout.go_live_on,
+        cast(
+            {{ dbt.datediff('rollout.go_live_on', 'observations.observed_on', 'day') }}
+            as integer
+        ) as days_from_go_live
+
+    from initiative_kpis
+    inner join initiatives
+        on initiative_kpis.initiative_id = initiatives.initiative_id
+    inner join kpis
+        on initiative_kpis.kpi_id = kpis.kpi_id
+    inner join observations
+        on initiative_kpis.kpi_id = observations.kpi_id
+    left join rollout
+        on
+            initiative_kpis.initiative_id = rollout.initiative_id
+            and observations.unit_id = rollout.unit_id
+
+),
+
+final as (
+
+    select
+        initiative_id,
+        kpi_id,
+        unit_id,
+        source_system,
+        observed_on,
+        observed_value,
+        weight,
+        loaded_at,
+        aggregation,
+        direction,
+        baseline_days,
+        ramp_up_days,
+        go_live_on,
+        days_from_go_live,
+        go_live_on is not null as is_treated,
+        case
+            when go_live_on is null then 'control'
+            when days_from_go_live < -baseline_days then 'pre_baseline'
+            when days_from_go_live < 0 then 'baseline'
+            when days_from_go_live < ramp_up_days then 'ramp_up'
+            else 'post'
+        end as measurement_period
+
+    from joined
+
+)
+
+select * from final

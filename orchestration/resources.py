@@ -1,0 +1,54 @@
+"""Dagster resources: the warehouse connection and where the inputs live."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+
+
+class WarehouseBusy(RuntimeError):
+    pass
+
+
+class Warehouse(dg.ConfigurableResource):
+    """The DuckDB warehouse file. DuckDB allows one writer: a second run waits, then refuses."""
+
+    path: str
+    wait_seconds: float = 30.0
+
+    @contextmanager
+    def connect(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        deadline = time.monotonic() + self.wait_seconds
+        while True:
+            try:
+                con = duckdb.connect(self.path)
+                break
+            except duckdb.IOException as exc:
+                if "lock" not in str(exc).lower():
+                    raise
+                if time.monotonic() >= deadline:
+                    raise WarehouseBusy(
+                        f"{self.path} is in use by another process (another run, or a reader "
+                        f"holding it open) and stayed busy for {self.wait_seconds:.0f} s; "
+                        "wait for it to finish and run again"
+                    ) from None
+                time.sleep(0.5)
+        try:
+            yield con
+        finally:
+            con.close()
+
+
+class Inputs(dg.ConfigurableResource):
+    """Where the registry, the sources configuration and the landed source files are."""
+
+    registry_path: str
+    sources_config: str
+    sources_dir: str
+    reports_dir: str

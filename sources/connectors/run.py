@@ -1,0 +1,53 @@
+"""One entry point per configured source, whatever its kind; failures come back as results."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+from pathlib import Path
+
+import duckdb
+
+from sources.connectors.batch import LoadResult, record_rejected
+from sources.connectors.config import AnySource, RestSource, SqlSource
+from sources.connectors.errors import BatchRejected, SourceConfigError, SourceError
+from sources.connectors.rest import load_rest, url_label
+from sources.connectors.sql import load_sql, query_label
+from sources.files import load_source
+
+
+def source_label(cfg: AnySource) -> str:
+    """The lineage label a source's rows carry (for files: the glob, each file has its own)."""
+    if isinstance(cfg, SqlSource):
+        return query_label(cfg)
+    if isinstance(cfg, RestSource):
+        return url_label(cfg)
+    return cfg.path
+
+
+def load_configured_source(
+    con: duckdb.DuckDBPyConnection,
+    cfg: AnySource,
+    root: Path,
+    *,
+    env: Mapping[str, str] | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+) -> list[LoadResult]:
+    """Load one source: a result per file, or one per fetch for sql and rest.
+
+    A source that cannot be loaded returns a result with `error` set (safe to show: no secrets)
+    and leaves its earlier rows and cursor as they were. A rejected batch (for example a
+    missing required column) is also recorded in raw.quarantine, like a rejected file.
+    """
+    if cfg.kind == "file":
+        return load_source(con, cfg, root)
+    label = source_label(cfg)
+    try:
+        if isinstance(cfg, SqlSource):
+            return [load_sql(con, cfg, env=env)]
+        return [load_rest(con, cfg, env=env, sleep=sleep)]
+    except BatchRejected as exc:
+        record_rejected(con, cfg, label, str(exc))
+        return [LoadResult(cfg.source_system, cfg.table, label, error=str(exc))]
+    except (SourceConfigError, SourceError) as exc:
+        return [LoadResult(cfg.source_system, cfg.table, label, error=str(exc))]

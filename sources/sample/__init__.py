@@ -1,0 +1,1 @@
+"""Deterministic sample sources for the fictional Halden Group (see generate.py, scenario.yaml)."""

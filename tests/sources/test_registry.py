@@ -1,0 +1,133 @@
+"""The portfolio registry: the sample is valid, and every mistake is named precisely."""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+import yaml
+
+from orchestration.settings import REPO_ROOT
+from sources.portfolio.registry import RegistryError, load_registry, parse_registry
+from sources.portfolio.tables import PORTFOLIO_COLUMNS, portfolio_tables
+
+SAMPLE = REPO_ROOT / "sources" / "portfolio" / "portfolio.yaml"
+
+
+@pytest.fixture(scope="module")
+def sample_raw() -> dict:
+    return yaml.safe_load(SAMPLE.read_text())
+
+
+def _problems(raw: dict, tmp_path) -> str:
+    path = tmp_path / "bad.yaml"
+    path.write_text(yaml.safe_dump(raw, sort_keys=False))
+    with pytest.raises(RegistryError) as info:
+        load_registry(path)
+    message = str(info.value)
+    assert str(path) in message
+    return message
+
+
+def _initiative(raw: dict, initiative_id: str) -> dict:
+    return next(i for i in raw["initiatives"] if i["initiative_id"] == initiative_id)
+
+
+def test_sample_portfolio_meets_the_brief():
+    reg = load_registry(SAMPLE)
+    stages = {i.current_stage for i in reg.initiatives}
+    assert len(reg.initiatives) >= 12
+    assert stages == {"idea", "poc", "pilot", "production", "scaled", "killed"}
+    assert len({i.business_unit for i in reg.initiatives}) >= 3
+    assert len(reg.kpis) >= 10
+    drivers = {k.value.driver for i in reg.initiatives for k in i.kpis}
+    assert drivers == {"cost", "revenue", "time", "quality"}
+    rolled_out = {r.unit_id for i in reg.initiatives for r in i.rollout}
+    assert len(rolled_out) >= 20
+    assert {u.unit_id for u in reg.units} - rolled_out, "some units must never be rolled out"
+    go_lives = {r.go_live for i in reg.initiatives for r in i.rollout}
+    assert len(go_lives) >= 5, "rollouts are staggered"
+    as_of = reg.portfolio.data_starts_on.replace(year=reg.portfolio.data_starts_on.year + 2)
+    stuck = [
+        i.initiative_id
+        for i in reg.initiatives
+        if i.current_stage == "pilot" and (as_of - i.stages["pilot"]).days > 183
+    ]
+    assert len(stuck) >= 2, stuck
+
+
+def test_registry_tables_have_the_declared_columns():
+    tables = portfolio_tables(load_registry(SAMPLE))
+    for name, rows in tables.items():
+        for row in rows:
+            assert list(row) == list(PORTFOLIO_COLUMNS[name]), name
+
+
+def test_duplicate_initiative_id(sample_raw, tmp_path):
+    raw = copy.deepcopy(sample_raw)
+    raw["initiatives"].append(copy.deepcopy(raw["initiatives"][0]))
+    message = _problems(raw, tmp_path)
+    assert "duplicate initiative_id 'cs-agent-assist'" in message
+
+
+def test_unknown_kpi_names_initiative_and_field(sample_raw, tmp_path):
+    raw = copy.deepcopy(sample_raw)
+    _initiative(raw, "ops-vision-qc")["kpis"][0]["kpi_id"] = "pick_erors"
+    message = _problems(raw, tmp_path)
+    assert "initiative 'ops-vision-qc', field 'kpis[0].kpi_id': unknown KPI 'pick_erors'" in message
+
+
+def test_go_live_before_data_starts(sample_raw, tmp_path):
+    raw = copy.deepcopy(sample_raw)
+    _initiative(raw, "ops-pick-path")["rollout"][2]["go_live"] = "2024-06-03"
+    message = _problems(raw, tmp_path)
+    assert "initiative 'ops-pick-path', field 'rollout[2].go_live'" in message
+    assert "before the data starts (2024-11-01)" in message
+
+
+def test_stage_dates_out_of_order(sample_raw, tmp_path):
+    raw = copy.deepcopy(sample_raw)
+    _initiative(raw, "cs-chatbot-triage")["stages"]["pilot"] = "2024-09-01"
+    message = _problems(raw, tmp_path)
+    assert "initiative 'cs-chatbot-triage', field 'stages.pilot'" in message
+    assert "must not go backwards" in message
+
+
+def test_target_in_the_wrong_direction(sample_raw, tmp_path):
+    raw = copy.deepcopy(sample_raw)
+    _initiative(raw, "cs-agent-assist")["kpis"][0]["target"]["change"] = 0.12
+    message = _problems(raw, tmp_path)
+    assert "field 'kpis[0].target.change'" in message
+
+
+def test_pydantic_errors_carry_the_initiative(sample_raw, tmp_path):
+    raw = copy.deepcopy(sample_raw)
+    _initiative(raw, "fin-invoice-capture")["priority"] = "urgent"
+    del _initiative(raw, "fin-invoice-capture")["owner"]
+    message = _problems(raw, tmp_path)
+    assert "initiative 'fin-invoice-capture', field 'priority'" in message
+    assert "initiative 'fin-invoice-capture', field 'owner': Field required" in message
+
+
+def test_all_problems_reported_at_once(sample_raw, tmp_path):
+    raw = copy.deepcopy(sample_raw)
+    _initiative(raw, "ops-vision-qc")["kpis"][0]["kpi_id"] = "nope"
+    _initiative(raw, "ops-pick-path")["rollout"][0]["unit_id"] = "wh-99"
+    message = _problems(raw, tmp_path)
+    assert "2 problem(s)" in message
+
+
+def test_names_that_look_like_code_are_plain_text(sample_raw):
+    raw = copy.deepcopy(sample_raw)
+    raw["initiatives"][0]["name"] = (
+        "'; drop table raw.kpi_observations; -- <script>alert(1)</script>"
+    )
+    reg = parse_registry(yaml.safe_dump(raw))
+    assert reg.initiatives[0].name.startswith("'; drop table")
+
+
+def test_not_yaml(tmp_path):
+    path = tmp_path / "broken.yaml"
+    path.write_text("portfolio: [unclosed\n")
+    with pytest.raises(RegistryError, match="not valid YAML"):
+        load_registry(path)
