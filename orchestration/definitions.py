@@ -7,8 +7,10 @@ import warnings
 import dagster as dg
 
 import assets
+from orchestration.alerts import alert_on_run_failure
 from orchestration.dbt import DbtCli, make_dbt_project
 from orchestration.resources import Inputs, Warehouse
+from orchestration.schedules import daily_refresh, monthly_finance_close, new_landed_files
 from orchestration.settings import apply_to_environ, get_settings
 
 # Loading a whole package is marked preview; it is the documented way to keep this file closed
@@ -28,6 +30,8 @@ defs = dg.Definitions.merge(
     dg.load_definitions_from_package_module(assets),
     dg.Definitions(
         jobs=[valueledger_job],
+        schedules=[daily_refresh, monthly_finance_close],
+        sensors=[new_landed_files, alert_on_run_failure],
         resources={
             "warehouse": Warehouse(path=str(settings.warehouse_path)),
             "inputs": Inputs(
