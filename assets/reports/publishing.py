@@ -1,0 +1,207 @@
+"""Getting finished marts to their readers without ever showing them half a run.
+
+Pure helpers (no Dagster): a read-only copy of the warehouse swapped in by rename, exports of the
+finance marts with a manifest, and a copy of the marts into PostgreSQL swapped in by renaming a
+schema inside one transaction.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+import duckdb
+
+PUBLISHED_SCHEMAS = ("marts", "reports")
+FINANCE_SCHEMA = "marts"
+
+PG_TYPES = {
+    "VARCHAR": "text",
+    "DOUBLE": "double precision",
+    "FLOAT": "real",
+    "INTEGER": "integer",
+    "BIGINT": "bigint",
+    "HUGEINT": "numeric",
+    "SMALLINT": "smallint",
+    "BOOLEAN": "boolean",
+    "DATE": "date",
+    "TIMESTAMP": "timestamp",
+    "TIMESTAMP WITH TIME ZONE": "timestamptz",
+}
+
+
+def pg_type(duckdb_type: str) -> str:
+    upper = duckdb_type.upper()
+    if upper.startswith("DECIMAL"):
+        return "numeric"
+    return PG_TYPES.get(upper, "text")
+
+
+def _quote(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def list_tables(con: duckdb.DuckDBPyConnection, schemas=PUBLISHED_SCHEMAS) -> list[tuple[str, str]]:
+    placeholders = ", ".join("?" for _ in schemas)
+    return con.execute(
+        "select table_schema, table_name from information_schema.tables "
+        f"where table_schema in ({placeholders}) and table_type = 'BASE TABLE' "
+        "order by table_schema, table_name",
+        list(schemas),
+    ).fetchall()
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+# --- read-only copy ----------------------------------------------------------------------------
+
+
+def publish_copy(warehouse: Path, published: Path) -> int:
+    """Copy the (idle) warehouse beside `published`, then rename it into place.
+
+    A rename is atomic: a reader opens either the previous copy or the new one, never a file
+    being written, and a reader holding the old file keeps reading it undisturbed.
+    """
+    published.parent.mkdir(parents=True, exist_ok=True)
+    # Fold the write-ahead log into the file so the copy is complete on its own.
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute("checkpoint")
+    fd, tmp = tempfile.mkstemp(dir=published.parent, prefix=".publishing-", suffix=".duckdb")
+    os.close(fd)
+    try:
+        shutil.copyfile(warehouse, tmp)
+        os.replace(tmp, published)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    return published.stat().st_size
+
+
+# --- exports -----------------------------------------------------------------------------------
+
+
+def export_finance_marts(
+    con: duckdb.DuckDBPyConnection,
+    exports_dir: Path,
+    run_id: str,
+    evidence_status: dict,
+    keep: int = 5,
+) -> dict:
+    """Write every finance mart as CSV and Parquet plus one Excel workbook, with a manifest.
+
+    Each run writes its own folder; `latest` is a symlink swapped by rename, so a reader of
+    `exports/latest/` always sees one complete run. The newest `keep` runs are kept.
+    """
+    import pandas as pd
+
+    exports_dir.mkdir(parents=True, exist_ok=True)
+    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
+    folder = exports_dir / f"{stamp}-{run_id[:8]}"
+    staging = exports_dir / f".{folder.name}.tmp"
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir()
+    marts = [t for _, t in list_tables(con, (FINANCE_SCHEMA,))]
+    files, rows = [], {}
+    with pd.ExcelWriter(staging / "finance_marts.xlsx", engine="openpyxl") as workbook:
+        for table in marts:
+            relation = f"{FINANCE_SCHEMA}.{_quote(table)}"
+            for fmt in ("csv", "parquet"):
+                target = staging / f"{table}.{fmt}"
+                options = "(format csv, header true)" if fmt == "csv" else "(format parquet)"
+                con.execute(f"copy (select * from {relation}) to '{target}' {options}")
+            frame = con.execute(f"select * from {relation}").df()
+            rows[table] = len(frame)
+            frame.to_excel(workbook, sheet_name=table[:31], index=False)
+    for path in sorted(staging.iterdir()):
+        files.append({"file": path.name, "bytes": path.stat().st_size, "sha256": sha256_file(path)})
+    manifest = {
+        "run_id": run_id,
+        "exported_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "evidence_status": evidence_status,
+        "row_counts": rows,
+        "files": files,
+    }
+    (staging / "manifest.json").write_text(json.dumps(manifest, indent=2))
+    staging.rename(folder)
+    link_tmp = exports_dir / ".latest.tmp"
+    if link_tmp.is_symlink() or link_tmp.exists():
+        link_tmp.unlink()
+    link_tmp.symlink_to(folder.name)
+    os.replace(link_tmp, exports_dir / "latest")
+    runs = sorted(
+        p
+        for p in exports_dir.iterdir()
+        if p.is_dir() and not p.is_symlink() and not p.name.startswith(".")
+    )
+    for old in runs[:-keep]:
+        shutil.rmtree(old)
+    manifest["folder"] = str(folder)
+    return manifest
+
+
+# --- PostgreSQL --------------------------------------------------------------------------------
+
+
+def publish_to_postgres(
+    con: duckdb.DuckDBPyConnection,
+    pg_url: str,
+    reader_role: str = "valueledger_reader",
+    schemas=PUBLISHED_SCHEMAS,
+) -> dict[str, int]:
+    """Replace the PostgreSQL copies of the marts and reports in one transaction.
+
+    Tables are loaded into `<schema>__next`, then the old schema is dropped and the new one
+    renamed, all in one transaction: BI sessions see the previous run or this one. The reader
+    role (created if missing, NOLOGIN: grant it to finance's login users) may only select.
+    """
+    import psycopg
+
+    counts: dict[str, int] = {}
+    with psycopg.connect(pg_url) as pg, tempfile.TemporaryDirectory() as tmp:
+        exists = pg.execute("select 1 from pg_roles where rolname = %s", [reader_role]).fetchone()
+        if not exists:
+            pg.execute(f"create role {_quote(reader_role)} nologin")
+        for schema in schemas:
+            staging = f"{schema}__next"
+            pg.execute(f"drop schema if exists {_quote(staging)} cascade")
+            pg.execute(f"create schema {_quote(staging)}")
+            for _, table in list_tables(con, (schema,)):
+                columns = con.execute(
+                    "select column_name, data_type from information_schema.columns "
+                    "where table_schema = ? and table_name = ? order by ordinal_position",
+                    [schema, table],
+                ).fetchall()
+                ddl = ", ".join(f"{_quote(c)} {pg_type(t)}" for c, t in columns)
+                target = f"{_quote(staging)}.{_quote(table)}"
+                pg.execute(f"create table {target} ({ddl})")
+                csv_path = Path(tmp) / f"{schema}.{table}.csv"
+                con.execute(
+                    f"copy (select * from {schema}.{_quote(table)}) to '{csv_path}' "
+                    "(format csv, header false)"
+                )
+                copy_sql = f"copy {target} from stdin with (format csv)"
+                with pg.cursor().copy(copy_sql) as copy, open(csv_path, "rb") as fh:
+                    while chunk := fh.read(1 << 20):
+                        copy.write(chunk)
+                counts[f"{schema}.{table}"] = pg.execute(
+                    f"select count(*) from {target}"
+                ).fetchone()[0]
+            pg.execute(f"drop schema if exists {_quote(schema)} cascade")
+            pg.execute(f"alter schema {_quote(staging)} rename to {_quote(schema)}")
+            pg.execute(f"grant usage on schema {_quote(schema)} to {_quote(reader_role)}")
+            pg.execute(
+                f"grant select on all tables in schema {_quote(schema)} to {_quote(reader_role)}"
+            )
+        pg.commit()
+    return counts
