@@ -134,7 +134,9 @@ def cmd_run(settings: Settings, seed: int, sample: bool) -> None:
         result = job.execute_in_process(
             instance=instance,
             raise_on_error=False,
-            run_config={"loggers": {"console": {"config": {"log_level": "INFO"}}}},
+            run_config={
+                "loggers": {"console": {"config": {"log_level": "INFO"}}, "progress": {}}
+            },
         )
     if not result.success:
         failures = [

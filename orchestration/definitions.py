@@ -9,6 +9,7 @@ import dagster as dg
 import assets
 from orchestration.alerts import alert_on_run_failure
 from orchestration.dbt import DbtCli, make_dbt_project
+from orchestration.progress import progress_logger
 from orchestration.resources import Inputs, Warehouse
 from orchestration.schedules import daily_refresh, monthly_finance_close, new_landed_files
 from orchestration.settings import apply_to_environ, get_settings
@@ -42,6 +43,7 @@ defs = dg.Definitions.merge(
             ),
             "dbt": DbtCli(project_dir=make_dbt_project()),
         },
+        loggers={"console": dg.colored_console_logger, "progress": progress_logger},
         # One process: DuckDB has one writer anyway, and it saves ~15 s of process start-up.
         executor=dg.in_process_executor,
     ),

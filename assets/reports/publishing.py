@@ -153,55 +153,71 @@ def export_finance_marts(
 # --- PostgreSQL --------------------------------------------------------------------------------
 
 
-def publish_to_postgres(
+def _copy_table(con, pg, schema: str, table: str, target: str, tmp: Path) -> int:
+    columns = con.execute(
+        "select column_name, data_type from information_schema.columns "
+        "where table_schema = ? and table_name = ? order by ordinal_position",
+        [schema, table],
+    ).fetchall()
+    ddl = ", ".join(f"{_quote(c)} {pg_type(t)}" for c, t in columns)
+    pg.execute(f"create table {target} ({ddl})")
+    # CSV keeps doubles exact (DuckDB writes the shortest round-trip form) and streams.
+    csv_path = tmp / f"{schema}.{table}.csv"
+    con.execute(
+        f"copy (select * from {schema}.{_quote(table)}) to '{csv_path}' (format csv, header false)"
+    )
+    copy_sql = f"copy {target} from stdin with (format csv)"
+    with pg.cursor().copy(copy_sql) as copy, open(csv_path, "rb") as fh:
+        while chunk := fh.read(1 << 20):
+            copy.write(chunk)
+    csv_path.unlink()
+    return pg.execute(f"select count(*) from {target}").fetchone()[0]
+
+
+def copy_to_postgres(
     con: duckdb.DuckDBPyConnection,
     pg_url: str,
-    reader_role: str = "valueledger_reader",
     schemas=PUBLISHED_SCHEMAS,
+    reader_role: str | None = None,
 ) -> dict[str, int]:
-    """Replace the PostgreSQL copies of the marts and reports in one transaction.
+    """Replace whole schemas in PostgreSQL with the DuckDB ones, in one transaction.
 
     Tables are loaded into `<schema>__next`, then the old schema is dropped and the new one
-    renamed, all in one transaction: BI sessions see the previous run or this one. The reader
-    role (created if missing, NOLOGIN: grant it to finance's login users) may only select.
+    renamed: PostgreSQL sessions see the previous copy or this one, never half of it. A reader
+    role (created if missing, NOLOGIN: grant it to login users) gets select and nothing else.
     """
     import psycopg
 
     counts: dict[str, int] = {}
     with psycopg.connect(pg_url) as pg, tempfile.TemporaryDirectory() as tmp:
-        exists = pg.execute("select 1 from pg_roles where rolname = %s", [reader_role]).fetchone()
-        if not exists:
+        if (
+            reader_role
+            and not pg.execute(
+                "select 1 from pg_roles where rolname = %s", [reader_role]
+            ).fetchone()
+        ):
             pg.execute(f"create role {_quote(reader_role)} nologin")
         for schema in schemas:
             staging = f"{schema}__next"
             pg.execute(f"drop schema if exists {_quote(staging)} cascade")
             pg.execute(f"create schema {_quote(staging)}")
             for _, table in list_tables(con, (schema,)):
-                columns = con.execute(
-                    "select column_name, data_type from information_schema.columns "
-                    "where table_schema = ? and table_name = ? order by ordinal_position",
-                    [schema, table],
-                ).fetchall()
-                ddl = ", ".join(f"{_quote(c)} {pg_type(t)}" for c, t in columns)
                 target = f"{_quote(staging)}.{_quote(table)}"
-                pg.execute(f"create table {target} ({ddl})")
-                csv_path = Path(tmp) / f"{schema}.{table}.csv"
-                con.execute(
-                    f"copy (select * from {schema}.{_quote(table)}) to '{csv_path}' "
-                    "(format csv, header false)"
-                )
-                copy_sql = f"copy {target} from stdin with (format csv)"
-                with pg.cursor().copy(copy_sql) as copy, open(csv_path, "rb") as fh:
-                    while chunk := fh.read(1 << 20):
-                        copy.write(chunk)
-                counts[f"{schema}.{table}"] = pg.execute(
-                    f"select count(*) from {target}"
-                ).fetchone()[0]
+                counts[f"{schema}.{table}"] = _copy_table(con, pg, schema, table, target, Path(tmp))
             pg.execute(f"drop schema if exists {_quote(schema)} cascade")
             pg.execute(f"alter schema {_quote(staging)} rename to {_quote(schema)}")
-            pg.execute(f"grant usage on schema {_quote(schema)} to {_quote(reader_role)}")
-            pg.execute(
-                f"grant select on all tables in schema {_quote(schema)} to {_quote(reader_role)}"
-            )
+            if reader_role:
+                pg.execute(f"grant usage on schema {_quote(schema)} to {_quote(reader_role)}")
+                pg.execute(
+                    f"grant select on all tables in schema {_quote(schema)} "
+                    f"to {_quote(reader_role)}"
+                )
         pg.commit()
     return counts
+
+
+def publish_to_postgres(
+    con: duckdb.DuckDBPyConnection, pg_url: str, reader_role: str = "valueledger_reader"
+) -> dict[str, int]:
+    """The marts and reports for finance and BI, readable through `reader_role` only."""
+    return copy_to_postgres(con, pg_url, PUBLISHED_SCHEMAS, reader_role=reader_role)
