@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 UV := $(VENV)/bin/uv
 STAMP := $(VENV)/.installed-$(shell cat requirements.lock pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: run test install lint ui bench clean
+.PHONY: run test test-spark install lint ui bench clean
 
 $(STAMP): requirements.lock pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -29,6 +29,11 @@ test: $(STAMP) lint
 	@home=$$(mktemp -d) && trap 'rm -rf "$$home"' EXIT && \
 	VALUELEDGER_HOME=$$home $(VENV)/bin/valueledger run && \
 	VALUELEDGER_TEST_HOME=$$home $(VENV)/bin/pytest -m "not spark"
+
+# Opt-in: dbt-spark + pyspark (about 450 MB) and the Spark parity test against a full run.
+test-spark: $(STAMP)
+	$(UV) pip install --python $(PY) -q -r requirements-spark.lock
+	$(VENV)/bin/pytest -m spark tests/scale/test_spark_parity.py
 
 ui: $(STAMP)
 	$(VENV)/bin/valueledger ui

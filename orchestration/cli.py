@@ -55,56 +55,109 @@ def cmd_generate_sample(settings: Settings, seed: int, force: bool) -> None:
     _done(started)
 
 
+def _fmt_pct(v) -> str:
+    return "-" if v is None else f"{v:+.1%}"
+
+
+def _fmt_num(v) -> str:
+    return "-" if v is None else f"{v:,.4g}"
+
+
+def _fmt_money(v) -> str:
+    return "-" if v is None else f"{v:,.0f}"
+
+
+def summary_rows(con) -> list[tuple]:
+    """The printed table: naive and attributed figures side by side, with the verdict."""
+    rows = con.execute(
+        """
+        select initiative_id, current_stage, coalesce(kpi_id, '-'), baseline_value,
+            current_value, change_relative, attributed_change_relative, attributed_ci_low_relative,
+            attributed_ci_high_relative, evidence_verdict, has_pre_trend,
+            attributed_value_to_date, attributed_roi, attributed_payback_month, evidence_status
+        from reports.rpt_initiative_summary
+        order by initiative_id, kpi_id
+        """
+    ).fetchall()
+    table = []
+    for (
+        ini,
+        stage,
+        kpi,
+        base,
+        current,
+        naive,
+        attr,
+        low,
+        high,
+        verdict,
+        pre_trend,
+        value,
+        roi,
+        payback,
+        evidence,
+    ) in rows:
+        interval = "" if low is None else f" [{low:+.1%}, {high:+.1%}]"
+        table.append(
+            (
+                ini,
+                stage,
+                kpi,
+                _fmt_num(base),
+                _fmt_num(current),
+                _fmt_pct(naive),
+                _fmt_pct(attr) + interval,
+                (verdict or "-") + (" (pre-trend!)" if pre_trend else ""),
+                evidence if evidence != "fail" else "FAIL: unverified",
+                _fmt_money(value),
+                _fmt_pct(roi),
+                "-" if payback is None else f"{payback:%Y-%m}",
+            )
+        )
+    return table
+
+
 def print_summary(settings: Settings) -> None:
     import duckdb
 
     with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
-        rows = con.execute(
-            """
-            select initiative_id, current_stage, coalesce(kpi_id, '-'), baseline_value,
-                current_value, change_relative, value_to_date, roi
-            from reports.rpt_initiative_summary
-            order by initiative_id, kpi_id
-            """
-        ).fetchall()
+        table = summary_rows(con)
         currency = con.execute("select currency from raw.portfolio_settings").fetchone()[0]
+        late = con.execute("select count(*) from marts.fct_late_baseline_evidence").fetchone()[0]
     header = (
         "initiative",
         "stage",
         "kpi",
         "baseline",
         "current",
-        "change",
-        f"value to date ({currency})",
+        "naive change",
+        "attributed change [95% CI]",
+        "verdict",
+        "evidence",
+        f"attributed value ({currency})",
         "ROI",
+        "payback",
     )
-
-    def fmt(v, kind):
-        if v is None:
-            return "-"
-        if kind == "pct":
-            return f"{v:+.1%}"
-        if kind == "money":
-            return f"{v:,.0f}"
-        return f"{v:,.4g}"
-
-    kinds = (None, None, None, "num", "num", "pct", "money", "pct")
-    table = [header] + [
-        tuple(r[i] if k is None else fmt(r[i], k) for i, k in enumerate(kinds)) for r in rows
-    ]
-    widths = [max(len(str(row[i])) for row in table) for i in range(len(header))]
+    rows = [header, *table]
+    widths = [max(len(str(row[i])) for row in rows) for i in range(len(header))]
     print()
-    for n, row in enumerate(table):
+    for n, row in enumerate(rows):
         print(
             "  ".join(
-                str(c).ljust(w) if i < 3 else str(c).rjust(w)
+                str(c).ljust(w) if i in (0, 1, 2, 7, 8) else str(c).rjust(w)
                 for i, (c, w) in enumerate(zip(row, widths, strict=True))
             )
         )
         if n == 0:
             print("  ".join("-" * w for w in widths))
-    print(f"\nwarehouse: {settings.warehouse_path}")
+    insufficient = sorted({r[0] for r in table if r[7].startswith("insufficient")})
+    print(f"\ninsufficient evidence: {', '.join(insufficient) or 'none'}")
+    print(f"late rows for frozen baselines (reported, not applied): {late}")
+    print(f"warehouse: {settings.warehouse_path}")
     print(f"summary:   {settings.reports_dir / 'portfolio_summary.csv'}")
+    print(f"report:    {settings.reports_dir / 'value_report' / 'index.html'}")
+    print(f"exports:   {settings.home / 'exports' / 'latest'}")
+    print(f"for BI:    {settings.home / 'published' / 'warehouse.duckdb'} (read-only copy)")
 
 
 def cmd_run(settings: Settings, seed: int, sample: bool) -> None:
@@ -134,9 +187,7 @@ def cmd_run(settings: Settings, seed: int, sample: bool) -> None:
         result = job.execute_in_process(
             instance=instance,
             raise_on_error=False,
-            run_config={
-                "loggers": {"console": {"config": {"log_level": "INFO"}}, "progress": {}}
-            },
+            run_config={"loggers": {"console": {"config": {"log_level": "INFO"}}, "progress": {}}},
         )
     if not result.success:
         failures = [
@@ -151,6 +202,33 @@ def cmd_run(settings: Settings, seed: int, sample: bool) -> None:
         )
     _done(started)
     print_summary(settings)
+
+
+def cmd_report(settings: Settings) -> None:
+    """Rebuild the value report from the current warehouse (read-only) and say where it is."""
+    if not settings.warehouse_path.exists():
+        raise CliError(f"no warehouse at {settings.warehouse_path}: run `valueledger run` first")
+    import duckdb
+
+    from assets.reports.html import REPORT_FOLDER, ReportDataError, build_report_from_path
+
+    started = _step(f"value report from {settings.warehouse_path}")
+    try:
+        result = build_report_from_path(
+            settings.warehouse_path, settings.reports_dir / REPORT_FOLDER
+        )
+    except ReportDataError as exc:
+        raise CliError(str(exc)) from None
+    except duckdb.Error as exc:
+        raise CliError(
+            f"cannot read {settings.warehouse_path} ({exc}); if a run is writing it, wait for "
+            "the run to finish (it rebuilds the report itself)"
+        ) from None
+    _done(started)
+    for note in result.notes:
+        print(f"    {note}")
+    print(f"report: {result.index} ({result.pages} pages, {result.charts} charts)")
+    print(f"open:   {result.index.as_uri()}")
 
 
 def cmd_ui(settings: Settings) -> None:
@@ -175,6 +253,7 @@ def main(argv: list[str] | None = None) -> int:
     gen.add_argument("--force", action="store_true", help="regenerate even if up to date")
     sub.add_parser("ui", help="start the Dagster UI (dagster dev)")
     sub.add_parser("summary", help="print the portfolio summary of the last run")
+    sub.add_parser("report", help="rebuild the HTML value report from the current warehouse")
     args = parser.parse_args(argv)
 
     try:
@@ -190,6 +269,8 @@ def main(argv: list[str] | None = None) -> int:
             cmd_ui(settings)
         elif args.command == "summary":
             print_summary(settings)
+        elif args.command == "report":
+            cmd_report(settings)
     except (CliError, ValueError, OSError, subprocess.CalledProcessError) as exc:
         print(f"valueledger {args.command}: error: {exc}", file=sys.stderr)
         return 1

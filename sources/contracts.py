@@ -94,8 +94,15 @@ create table if not exists {RAW_SCHEMA}.quarantine (
     source_row bigint,
     reason varchar,
     raw_text varchar,
-    loaded_at timestamp
+    loaded_at timestamp,
+    unit_id varchar,
+    kpi_id varchar,
+    initiative_id varchar
 )"""
+# Best-effort ids of a rejected row (null when the line could not be split into columns), so
+# quarantine can be traced to the initiatives it concerns. Added after the first release:
+# `batch.ensure_raw_schema` adds them to older warehouses.
+QUARANTINE_ID_COLUMNS = ("unit_id", "kpi_id", "initiative_id")
 
 LOAD_LOG_DDL = f"""
 create table if not exists {RAW_SCHEMA}.load_log (
@@ -106,5 +113,8 @@ create table if not exists {RAW_SCHEMA}.load_log (
     rows_read bigint,
     rows_loaded bigint,
     rows_quarantined bigint,
-    loaded_at timestamp
+    loaded_at timestamp,
+    rules_sha256 varchar
 )"""
+# rules_sha256: fingerprint of the registry knowledge the load was validated with
+# (sources/connectors/rules.py); a file is validated again when it changes.

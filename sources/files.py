@@ -2,9 +2,10 @@
 
 DuckDB reads and validates the files as streams (no pandas, no whole file in Python). Each file
 is one batch of the shared validation path (`sources.connectors.batch`): rows that cannot be
-typed or break the grain go to raw.quarantine with their line and a reason, and the file's rows
-are replaced in one transaction, so a re-run is idempotent and a killed load leaves the warehouse
-as it was. A file whose sha256 has not changed since its last load is skipped.
+typed, break the registry's rules or the grain go to raw.quarantine with their line and a reason,
+and the file's rows are replaced in one transaction, so a re-run is idempotent and a killed load
+leaves the warehouse as it was. A file whose sha256 and rules (registry) fingerprint have not
+changed since its last load is skipped.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from sources.connectors.batch import (
 from sources.connectors.config import SourceConfig, load_sources_config
 from sources.connectors.errors import BatchRejected, SourceConfigError
 from sources.connectors.landing import begin_landing, stage_json_lines
+from sources.connectors.rules import EvidenceRules
 from sources.contracts import RAW_SCHEMA
 
 __all__ = [
@@ -65,25 +67,42 @@ def _reason(exc: duckdb.Error) -> str:
     return " ".join(lines)
 
 
-def _lines(path: Path) -> str:
+def _lines(path: Path, encoding: str = "utf-8") -> str:
     """Every physical line of a (possibly gzipped) text file as `j`, numbered from 1.
 
     A delimiter that never occurs in text and no quoting make read_csv a streaming line reader
-    that keeps empty lines (as null), so the numbers are the lines an editor shows.
+    that keeps empty lines (as null), so the numbers are the lines an editor shows. Counting
+    lines needs no decoding: `latin-1` accepts any byte, so a line that is not UTF-8 keeps its
+    number (the CSV reader rejects that line alone).
     """
     return (
         f"read_csv({literal(str(path))}, columns = {{'j': 'VARCHAR'}}, header = false, "
         f"auto_detect = false, delim = {literal(chr(31))}, quote = '', escape = '', "
-        "strict_mode = false, max_line_size = 67108864) with ordinality"
+        f"strict_mode = false, max_line_size = 67108864, encoding = {literal(encoding)}) "
+        "with ordinality"
     )
+
+
+# DuckDB's CSV error types, and what the person fixing the file should do about each.
+MALFORMED_HINTS = {
+    "TOO MANY COLUMNS": "more fields than the header: quote values that contain the delimiter",
+    "MISSING COLUMNS": "fewer fields than the header: give every column (empty is allowed)",
+    "UNQUOTED VALUE": "a quote is not closed: close it or escape it by doubling",
+    "LINE SIZE OVER MAXIMUM": "the line is too long to be a row: is a line break missing?",
+    "INVALID ENCODING": "not UTF-8 text: re-export the file as UTF-8",
+}
 
 
 def _csv_header(path: Path, delimiter: str) -> list[str]:
     opener = gzip.open if path.suffix == ".gz" else open
     try:
-        with opener(path, "rt", encoding="utf-8-sig", newline="") as fh:
-            first = fh.readline()
-    except (UnicodeDecodeError, gzip.BadGzipFile, EOFError):
+        with opener(path, "rb") as fh:
+            raw = fh.readline()
+    except (gzip.BadGzipFile, EOFError):
+        raise FileRejected(f"{path}: not a readable gzip file; compress it again") from None
+    try:
+        first = raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
         raise FileRejected(
             f"{path}: the header is not UTF-8 text; re-export the file as UTF-8"
         ) from None
@@ -110,16 +129,19 @@ def _stage_csv(con, cfg: SourceConfig, path: Path) -> list[str]:
         )
         # read_csv skips empty lines: find them so the line numbers below stay physical.
         con.execute(
-            f"create temp table _blank_lines as select ordinality as line from {_lines(path)} "
-            "where j is null"
+            "create temp table _blank_lines as select ordinality as line "
+            f"from {_lines(path, encoding='latin-1')} where j is null"
         )
     except duckdb.Error as exc:
         raise FileRejected(f"{path}: cannot be read as CSV ({_reason(exc)})") from None
+    hints = " ".join(
+        f"when {literal(kind)} then {literal(hint)}" for kind, hint in MALFORMED_HINTS.items()
+    )
     con.execute(
         "insert into _rejected_lines "
-        "select line::bigint, first(csv_line), "
-        "'malformed line: ' || string_agg(distinct error_message, '; ') "
-        "from _rejects group by line"
+        "select line::bigint, first(csv_line), 'malformed line: ' || string_agg(distinct "
+        f"coalesce(case error_type {hints} end || ' (' || error_message || ')', error_message), "
+        "'; ') from _rejects group by line"
     )
     # Line of each landed row: the data lines neither rejected nor empty, in order (header = 1).
     last = con.execute(
@@ -178,26 +200,33 @@ def load_file(
     cfg: SourceConfig,
     path: Path,
     loaded_at: dt.datetime | None = None,
+    rules: EvidenceRules | None = None,
 ) -> LoadResult:
-    """Load one file idempotently; raise FileRejected when the file as a whole is unusable."""
+    """Load one file idempotently; raise FileRejected when the file as a whole is unusable.
+
+    With `rules` the rows are also checked against the registry; a file is loaded again when
+    its bytes or the rules changed since its last load.
+    """
     path = Path(path)
     label = str(path)
     sha = file_sha256(path)
     last = con.execute(
-        f"select file_sha256, rows_read, rows_loaded, rows_quarantined from {RAW_SCHEMA}.load_log "
+        f"select file_sha256, rules_sha256, rows_read, rows_loaded, rows_quarantined "
+        f"from {RAW_SCHEMA}.load_log "
         "where target_table = ? and source_file = ? order by loaded_at desc limit 1",
         [cfg.table, label],
     ).fetchone()
-    if last and last[0] == sha:
+    fingerprint = rules.fingerprint if rules is not None else None
+    if last and last[0] == sha and last[1] == fingerprint:
         result = LoadResult(cfg.source_system, cfg.table, label, skipped=True)
-        result.rows_read, result.rows_loaded, result.rows_quarantined = last[1:]
+        result.rows_read, result.rows_loaded, result.rows_quarantined = last[2:]
         return result
 
     begin_landing(con)
     try:
         found = STAGERS[cfg.format](con, cfg, path)
         batch = Batch(label, tuple(found), "file", sha, "line", cfg.delimiter)
-        result = write_batch(con, cfg, batch, loaded_at=loaded_at)
+        result = write_batch(con, cfg, batch, loaded_at=loaded_at, rules=rules)
     except BatchRejected as exc:
         drop_temp_tables(con)
         if isinstance(exc, FileRejected):
@@ -208,12 +237,19 @@ def load_file(
     return result
 
 
-def load_source(con: duckdb.DuckDBPyConnection, cfg: SourceConfig, root: Path) -> list[LoadResult]:
+def load_source(
+    con: duckdb.DuckDBPyConnection,
+    cfg: SourceConfig,
+    root: Path,
+    *,
+    loaded_at: dt.datetime | None = None,
+    rules: EvidenceRules | None = None,
+) -> list[LoadResult]:
     """Load every file of one source; a rejected file is recorded and the others still load."""
     results = []
     for path in cfg.files(root):
         try:
-            results.append(load_file(con, cfg, path))
+            results.append(load_file(con, cfg, path, loaded_at=loaded_at, rules=rules))
         except FileRejected as exc:
             record_rejected(con, cfg, str(path), str(exc))
             results.append(LoadResult(cfg.source_system, cfg.table, str(path), error=str(exc)))

@@ -6,11 +6,15 @@ from pathlib import Path
 
 import dagster as dg
 
+from assets.ingest.registry import registry_file
 from orchestration.resources import Inputs, Warehouse
 from orchestration.settings import get_settings
+from sources.connectors.batch import now_utc
+from sources.connectors.rules import EvidenceRules
 from sources.connectors.run import load_configured_source, source_label
 from sources.contracts import EVIDENCE_CONTRACTS, RAW_SCHEMA
 from sources.files import ensure_raw_schema, load_sources_config
+from sources.portfolio.registry import load_registry
 
 GROUP = "ingest"
 BOOKKEEPING = ("quarantine", "load_log", "source_cursors")
@@ -32,6 +36,22 @@ landing_files = [
 ]
 
 
+def load_evidence(con, configs, root: Path, rules: EvidenceRules | None, log=None):
+    """Load every configured source into the raw tables; yields a LoadResult per file or fetch.
+
+    One `loaded_at` stamps every row of the run, so the quality checks can tell which run
+    delivered a row (late data for a frozen baseline).
+    """
+    ensure_raw_schema(con)
+    loaded_at = now_utc()
+    for cfg in configs:
+        if log is not None and cfg.kind == "file" and not cfg.files(root):
+            log.warning(f"source '{cfg.source_system}': no files match {root / cfg.path}")
+        yield from load_configured_source(
+            con, cfg, root, env=os.environ, loaded_at=loaded_at, rules=rules
+        )
+
+
 @dg.multi_asset(
     specs=[
         dg.AssetSpec(
@@ -39,28 +59,29 @@ landing_files = [
             group_name=GROUP,
             kinds={"duckdb"},
             description=f"Canonical evidence table {RAW_SCHEMA}.{t}.",
-            deps=[s.key for s in landing_files],
+            # The registry's knowledge (ids, KPI ranges, dates) validates every row.
+            deps=[*(s.key for s in landing_files), registry_file.key],
         )
         for t in (*EVIDENCE_CONTRACTS, *BOOKKEEPING)
     ],
+    # Sources fail softly (recorded, others load); what is retried is the step itself, e.g.
+    # when the warehouse stayed locked by another writer past Warehouse.wait_seconds.
+    retry_policy=dg.RetryPolicy(max_retries=2, delay=15, backoff=dg.Backoff.EXPONENTIAL),
 )
 def evidence_files(context: dg.AssetExecutionContext, warehouse: Warehouse, inputs: Inputs):
     """Load every configured source; unchanged files are skipped, failures recorded.
 
     A source that fails (rejected file, database down, API throttling beyond its retries) is
     logged and recorded in quarantine; the other sources still load and earlier rows stay.
+    Rows that break the registry's rules (unknown ids, impossible values or dates) are
+    quarantined with the reason.
     """
     configs = load_sources_config(Path(inputs.sources_config))
-    root = Path(inputs.sources_dir)
+    rules = EvidenceRules.from_registry(load_registry(inputs.registry_path))
     per_table = defaultdict(list)
     with warehouse.connect() as con:
-        ensure_raw_schema(con)
-        for cfg in configs:
-            if cfg.kind == "file" and not cfg.files(root):
-                context.log.warning(
-                    f"source '{cfg.source_system}': no files match {root / cfg.path}"
-                )
-            per_table[cfg.table] += load_configured_source(con, cfg, root, env=os.environ)
+        for result in load_evidence(con, configs, Path(inputs.sources_dir), rules, context.log):
+            per_table[result.table].append(result)
         totals = {
             t: con.execute(f"select count(*) from {RAW_SCHEMA}.{t}").fetchone()[0]
             for t in (*EVIDENCE_CONTRACTS, *BOOKKEEPING)

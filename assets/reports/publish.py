@@ -6,6 +6,7 @@ from pathlib import Path
 import dagster as dg
 
 from assets.dbt_models import valueledger_dbt
+from assets.reports.html_report import value_report
 from assets.reports.publishing import export_finance_marts, publish_copy, publish_to_postgres
 from assets.reports.summary import portfolio_summary
 from orchestration.resources import Inputs, Warehouse
@@ -50,7 +51,7 @@ def finance_exports(
 
 
 @dg.asset(
-    deps=[finance_exports, portfolio_summary, *PUBLISHED_MODELS],
+    deps=[finance_exports, portfolio_summary, value_report, *PUBLISHED_MODELS],
     group_name="publish",
     kinds={"duckdb"},
 )

@@ -6,6 +6,7 @@ import dagster as dg
 from dagster_dbt import get_asset_key_for_model
 
 from assets.dbt_models import valueledger_dbt
+from assets.quality.evidence_checks import ASSET_KEY as EVIDENCE_GATES
 from orchestration.resources import Inputs, Warehouse
 
 SUMMARY_MODEL = "rpt_initiative_summary"
@@ -13,7 +14,9 @@ SUMMARY_FILE = "portfolio_summary.csv"
 
 
 @dg.asset(
-    deps=[get_asset_key_for_model([valueledger_dbt], SUMMARY_MODEL)],
+    # Published only after the evidence gates: a failing blocking check holds it back (also
+    # when the report is materialised without the dbt build).
+    deps=[get_asset_key_for_model([valueledger_dbt], SUMMARY_MODEL), EVIDENCE_GATES],
     group_name="reports",
     kinds={"csv"},
 )

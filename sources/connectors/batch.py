@@ -3,8 +3,10 @@
 A connector lands its batch in the temp table `_landing` (source columns, `_source_row`, and
 optionally `_raw_text`) plus `_rejected_lines` (rows it could not even split into columns), then
 calls `write_batch`. Everything else happens in DuckDB: try_cast typing with a reason per bad
-value, unit conversion, duplicates of the grain, and one transaction that replaces what the
-batch owns and appends the load_log line (rows read = rows loaded + rows quarantined).
+value, unit conversion, the registry's semantic rules when given (`rules.EvidenceRules`: unknown
+ids, impossible or wrong-unit values, dates in the future or before the data starts, active users
+above eligible, another currency), duplicates of the grain, and one transaction that replaces
+what the batch owns and appends the load_log line (rows read = rows loaded + rows quarantined).
 
 Ownership (`Batch.mode`) decides what a batch replaces:
 - "file": the rows of that file (its label); a grain loaded by another file of the same source
@@ -27,7 +29,14 @@ import duckdb
 
 from sources.connectors.config import BaseSource
 from sources.connectors.errors import BatchRejected
-from sources.contracts import EVIDENCE_CONTRACTS, LOAD_LOG_DDL, QUARANTINE_DDL, RAW_SCHEMA
+from sources.connectors.rules import RULE_TABLES, EvidenceRules
+from sources.contracts import (
+    EVIDENCE_CONTRACTS,
+    LOAD_LOG_DDL,
+    QUARANTINE_DDL,
+    QUARANTINE_ID_COLUMNS,
+    RAW_SCHEMA,
+)
 
 SOURCE_CURSORS_DDL = f"""
 create table if not exists {RAW_SCHEMA}.source_cursors (
@@ -50,6 +59,7 @@ TEMP_TABLES = (
     "_blank_lines",
     "_rejects",
     "_rejects_scan",
+    *RULE_TABLES,
 )
 
 TYPE_WORDS = {
@@ -97,6 +107,12 @@ def ensure_raw_schema(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(QUARANTINE_DDL)
     con.execute(LOAD_LOG_DDL)
     con.execute(SOURCE_CURSORS_DDL)
+    # Columns added after the first release (a no-op on a warehouse that has them).
+    for column in QUARANTINE_ID_COLUMNS:
+        con.execute(
+            f"alter table {RAW_SCHEMA}.quarantine add column if not exists {column} varchar"
+        )
+    con.execute(f"alter table {RAW_SCHEMA}.load_log add column if not exists rules_sha256 varchar")
 
 
 def quote(name: str) -> str:
@@ -156,6 +172,108 @@ def typed_select(cfg: BaseSource, landed: list[str]) -> tuple[str, str]:
     return ", ".join(typed), reason
 
 
+def _num(expr: str) -> str:
+    """A number as people write it (no trailing .0, up to ten significant digits)."""
+    return f"printf('%.10g', {expr})"
+
+
+def _value_reason() -> str:
+    """Why a KPI value cannot be true: negative where the minimum is 0, or outside the
+    catalogue's range. A value that fits once divided or multiplied by a factor usual for the
+    KPI's unit of measure (60 for minutes, 100 for a share...) is called a probable wrong unit."""
+    v, lo, hi = "t.value", "coalesce(rk.min_value, -1e308)", "coalesce(rk.max_value, 1e308)"
+    kpi = "' of KPI ''' || rk.kpi_id || ''' (' || rk.unit_of_measure || ')'"
+    divide = f"list_filter(rk.factors, lambda f: {v} / f between {lo} and {hi})[1]"
+    multiply = f"list_filter(rk.factors, lambda f: {v} * f between {lo} and {hi})[1]"
+    fix = "', which fits: convert it in the source, or with convert in sources.yaml'"
+    hint = f"""coalesce(
+        case when {v} > {hi} then '; wrong unit? divided by ' || {_num(divide)}
+            || ' it would be ' || {_num(f"{v} / {divide}")} || {fix} end,
+        case when {v} < {lo} then '; wrong unit? multiplied by ' || {_num(multiply)}
+            || ' it would be ' || {_num(f"{v} * {multiply}")} || {fix} end,
+        '; check the value in the source'
+    )"""
+    return f"""case when {v} < {lo} or {v} > {hi} then
+        case when {v} < 0 and {lo} >= 0 then
+            'value ' || {_num(v)} || ' is negative, impossible for KPI ''' || rk.kpi_id
+                || ''' (' || rk.unit_of_measure || ', minimum ' || {_num(lo)}
+                || '); check the sign in the source'
+        when {v} > {hi} then
+            'value ' || {_num(v)} || ' is above the maximum ' || {_num(hi)} || {kpi} || {hint}
+        else
+            'value ' || {_num(v)} || ' is below the minimum ' || {_num(lo)} || {kpi} || {hint}
+        end
+    end"""
+
+
+def semantic_checks(cfg: BaseSource, rules: EvidenceRules, today: dt.date) -> tuple[str, str]:
+    """(joins, reason): SQL over `_typed as t` for what the registry says cannot be true.
+
+    Only values that typed cleanly are judged (a null compares to nothing); each reason names
+    the field, the value and what to do. Ids compare in lower case, as dbt's staging reads them.
+    """
+    table = cfg.table
+    cols = {c.name for c in cfg.contract.source_columns}
+    joins, reasons = [], []
+
+    def unknown(col: str, alias: str, rule_table: str, what: str, noun: str) -> None:
+        joins.append(f"left join {rule_table} as {alias} on lower(t.{col}) = {alias}.{col}")
+        reasons.append(
+            f"case when t.{col} is not null and {alias}.{col} is null then '{col} ''' "
+            f"|| t.{col} || ''' is not {what}; fix the id in the source or add the {noun} to "
+            "the registry' end"
+        )
+
+    if "kpi_id" in cols:
+        unknown("kpi_id", "rk", "_rule_kpis", "in the KPI catalogue", "KPI")
+    if "unit_id" in cols:
+        unknown("unit_id", "ru", "_rule_units", "a unit of the registry", "unit")
+    if "initiative_id" in cols:
+        unknown("initiative_id", "ri", "_rule_initiatives", "an initiative", "initiative")
+    if table == "kpi_observations":
+        reasons.append(_value_reason())
+        reasons.append(
+            f"case when t.weight < 0 then 'weight ' || {_num('t.weight')} "
+            "|| ' is negative; a volume or denominator cannot be' end"
+        )
+    today_lit = f"date '{today.isoformat()}'"
+    for col in ("observed_on", "cost_month"):
+        if col in cols:
+            reasons.append(
+                f"case when t.{col} > {today_lit} then '{col} ' || t.{col} || ' is in the "
+                f"future (the load ran on {today.isoformat()}); check the date, the year "
+                "especially' end"
+            )
+    # Costs may start before the evidence does (a poc is paid before any KPI moves).
+    if table in ("kpi_observations", "adoption"):
+        start = rules.data_starts_on.isoformat()
+        reasons.append(
+            f"case when t.observed_on < date '{start}' then 'observed_on ' || t.observed_on "
+            f"|| ' is before the portfolio''s data starts ({start}, registry "
+            "portfolio.data_starts_on); fix the date or drop the row' end"
+        )
+    if table == "adoption":
+        for col in ("active_users", "eligible_users"):
+            reasons.append(
+                f"case when t.{col} < 0 then '{col} ' || t.{col} "
+                "|| ' is negative; a count of users cannot be' end"
+            )
+        reasons.append(
+            "case when t.active_users > t.eligible_users then 'active_users ' || t.active_users "
+            "|| ' exceeds eligible_users ' || t.eligible_users "
+            "|| '; check the two columns (swapped?) in the source' end"
+        )
+    if table == "ai_costs":
+        currency = rules.currency.replace("'", "''")
+        reasons.append(
+            f"case when upper(t.currency) <> '{currency}' then 'currency ''' || t.currency "
+            f"|| ''' is not the portfolio currency {currency}; convert the amount to "
+            f"{currency} in the source' end"
+        )
+    reason = "nullif(concat_ws('; ', " + ", ".join(reasons) + "), '')"
+    return " ".join(joins), reason
+
+
 def _landed_columns(con) -> list[str]:
     return [r[0] for r in con.execute("describe _landing").fetchall()]
 
@@ -167,19 +285,44 @@ def write_batch(
     *,
     loaded_at: dt.datetime | None = None,
     in_transaction: Callable[[duckdb.DuckDBPyConnection], None] | None = None,
+    rules: EvidenceRules | None = None,
 ) -> LoadResult:
     """Validate the landed batch and write rows, quarantine and load_log in one transaction.
 
     `in_transaction` runs inside the same transaction (an incremental cursor moves only when
-    its rows are written). Raises BatchRejected when a required column is missing.
+    its rows are written). `rules` adds the registry's semantic checks (unknown ids, impossible
+    values, dates...). Raises BatchRejected when a required column is missing.
     """
     try:
-        return _write(con, cfg, batch, loaded_at or now_utc(), in_transaction)
+        return _write(con, cfg, batch, loaded_at or now_utc(), in_transaction, rules)
     finally:
         drop_temp_tables(con)
 
 
-def _write(con, cfg: BaseSource, batch: Batch, loaded_at: dt.datetime, in_transaction):
+def _conflict(payload: list[str]) -> str:
+    """SQL suffix for a grain loaded from another file with other values: what differs."""
+    if not payload:
+        return "''"
+    differs = " or ".join(f"t.{c} is distinct from e.{c}" for c in payload)
+    shown = ", ".join(
+        f"case when t.{c} is distinct from e.{c} then '{c} ' || coalesce(e.{c}::varchar, "
+        f"'empty') || ' there, ' || coalesce(t.{c}::varchar, 'empty') || ' here' end"
+        for c in payload
+    )
+    return (
+        f"case when {differs} then ' with other values (' || concat_ws(', ', {shown}) "
+        "|| '); keep each grain in one file and correct the wrong one' else '' end"
+    )
+
+
+def _write(
+    con,
+    cfg: BaseSource,
+    batch: Batch,
+    loaded_at: dt.datetime,
+    in_transaction,
+    rules: EvidenceRules | None,
+):
     result = LoadResult(cfg.source_system, cfg.table, batch.label)
     con.execute(
         "create temp table if not exists _rejected_lines "
@@ -221,24 +364,38 @@ def _write(con, cfg: BaseSource, batch: Batch, loaded_at: dt.datetime, in_transa
         else f"select * from {target} where false"
     )
     join_on = " and ".join(f"t.{c} = e.{c}" for c in grain_cols)
+    if rules is not None:
+        rules.install(con)
+        rule_joins, semantic = semantic_checks(cfg, rules, rules.today or loaded_at.date())
+    else:
+        rule_joins, semantic = "", "null"
+    payload = [c.name for c in contract.source_columns if c.name not in grain_cols]
     con.execute(
         f"""
         create or replace temp table _checked as
         select t.*,
             coalesce(
                 t._reason,
+                {semantic},
                 case when t._first_row <> t._source_row
                     then 'duplicate of the grain at {batch.row_word} ' || t._first_row end,
                 case when e.source_file is not null
                     then 'grain already loaded from ' || e.source_file
-                        || ' {batch.row_word} ' || e.source_row end
+                        || ' {batch.row_word} ' || e.source_row || {_conflict(payload)} end
             ) as _why
         from _typed as t
         left join ({others}) as e on {join_on}
+        {rule_joins}
         """
     )
     cols = ", ".join(c.name for c in contract.source_columns)
     table_lit = literal(cfg.table)
+    # The row's ids, for tracing quarantine to initiatives (null where the table has none).
+    names = {c.name for c in contract.source_columns}
+    ids = ", ".join(f"{c}::varchar" if c in names else "null" for c in QUARANTINE_ID_COLUMNS)
+    no_ids = ", ".join("null" for _ in QUARANTINE_ID_COLUMNS)
+    q_cols = "source_system, target_table, source_file, source_row, reason, raw_text, loaded_at, "
+    q_cols += ", ".join(QUARANTINE_ID_COLUMNS)
     con.execute("begin transaction")
     try:
         _delete_owned(con, cfg, batch, target, grain_cols)
@@ -252,11 +409,13 @@ def _write(con, cfg: BaseSource, batch: Batch, loaded_at: dt.datetime, in_transa
         )
         con.execute(
             f"""
-            insert into {RAW_SCHEMA}.quarantine
-            select {src_lit}, {table_lit}, {label_lit}, _source_row, _why, _raw_text, ?::timestamp
+            insert into {RAW_SCHEMA}.quarantine ({q_cols})
+            select {src_lit}, {table_lit}, {label_lit}, _source_row, _why, _raw_text,
+                ?::timestamp, {ids}
             from _checked where _why is not null
             union all
-            select {src_lit}, {table_lit}, {label_lit}, line, reason, raw_text, ?::timestamp
+            select {src_lit}, {table_lit}, {label_lit}, line, reason, raw_text, ?::timestamp,
+                {no_ids}
             from _rejected_lines
             """,
             [loaded_at, loaded_at],
@@ -272,8 +431,18 @@ def _write(con, cfg: BaseSource, batch: Batch, loaded_at: dt.datetime, in_transa
         ).fetchone()
         result.rows_read, result.rows_loaded, result.rows_quarantined = counts
         con.execute(
-            f"insert into {RAW_SCHEMA}.load_log values (?, ?, ?, ?, ?, ?, ?, ?)",
-            [cfg.table, cfg.source_system, batch.label, batch.fingerprint, *counts, loaded_at],
+            f"insert into {RAW_SCHEMA}.load_log (target_table, source_system, source_file, "
+            "file_sha256, rows_read, rows_loaded, rows_quarantined, loaded_at, rules_sha256) "
+            "values (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                cfg.table,
+                cfg.source_system,
+                batch.label,
+                batch.fingerprint,
+                *counts,
+                loaded_at,
+                rules.fingerprint if rules is not None else None,
+            ],
         )
         if in_transaction is not None:
             in_transaction(con)
@@ -347,6 +516,7 @@ def record_rejected(
         [cfg.table, label],
     )
     con.execute(
-        f"insert into {RAW_SCHEMA}.quarantine values (?, ?, ?, null, ?, null, ?)",
+        f"insert into {RAW_SCHEMA}.quarantine (source_system, target_table, source_file, "
+        "source_row, reason, raw_text, loaded_at) values (?, ?, ?, null, ?, null, ?)",
         [cfg.source_system, cfg.table, label, message, now_utc()],
     )

@@ -26,6 +26,7 @@ from sources.connectors.batch import (
 )
 from sources.connectors.config import BaseSource
 from sources.connectors.errors import BatchRejected
+from sources.connectors.rules import EvidenceRules
 
 RESERVED = ("_source_row", "_raw_text")
 
@@ -179,6 +180,7 @@ def load_arrow(
     loaded_at: dt.datetime | None = None,
     in_transaction: Callable[[duckdb.DuckDBPyConnection], None] | None = None,
     expected_extra: frozenset[str] = frozenset(),
+    rules: EvidenceRules | None = None,
 ) -> LoadResult:
     """Land Arrow tables (one batch; the first, possibly empty, names the columns) and write it.
 
@@ -196,7 +198,9 @@ def load_arrow(
     if landing is None:
         raise ValueError(f"{label}: no Arrow table; yield an empty one for an empty fetch")
     batch = Batch(label, tuple(landing.names), mode, row_word="row", expected_extra=expected_extra)
-    result = write_batch(con, cfg, batch, loaded_at=loaded_at, in_transaction=in_transaction)
+    result = write_batch(
+        con, cfg, batch, loaded_at=loaded_at, in_transaction=in_transaction, rules=rules
+    )
     result.notes.append(f"{label}: fetched {landing.rows} rows")
     return result
 
@@ -209,6 +213,7 @@ def load_json_records(
     *,
     mode: Mode = "refresh",
     loaded_at: dt.datetime | None = None,
+    rules: EvidenceRules | None = None,
 ) -> LoadResult:
     """Land pages of parsed JSON records (one batch, numbered across pages) and write them."""
     landing = JsonRecordLanding(con)
@@ -220,6 +225,6 @@ def load_json_records(
         drop_temp_tables(con)
         raise
     batch = Batch(label, tuple(found), mode, row_word="row")
-    result = write_batch(con, cfg, batch, loaded_at=loaded_at)
+    result = write_batch(con, cfg, batch, loaded_at=loaded_at, rules=rules)
     result.notes.append(f"{label}: fetched {landing.rows} records")
     return result

@@ -34,6 +34,7 @@ from sources.connectors.config import (
 )
 from sources.connectors.errors import SourceError
 from sources.connectors.landing import load_json_records
+from sources.connectors.rules import EvidenceRules
 from sources.connectors.secrets import SECRET_PARAM, env_secret, redact, safe_url
 
 log = logging.getLogger(__name__)
@@ -324,6 +325,7 @@ def load_rest(
     sleep: Callable[[float], None] = time.sleep,
     transport: Transport | None = None,
     loaded_at: dt.datetime | None = None,
+    rules: EvidenceRules | None = None,
 ) -> LoadResult:
     """Fetch every page and replace the source system's rows with them, as one batch.
 
@@ -337,4 +339,4 @@ def load_rest(
     )
     transport = transport or urllib_transport(cfg.token_header)
     pages = fetch_pages(cfg, token, transport=transport, sleep=sleep)
-    return load_json_records(con, cfg, url_label(cfg), pages, loaded_at=loaded_at)
+    return load_json_records(con, cfg, url_label(cfg), pages, loaded_at=loaded_at, rules=rules)

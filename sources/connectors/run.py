@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -12,6 +13,7 @@ from sources.connectors.batch import LoadResult, record_rejected
 from sources.connectors.config import AnySource, RestSource, SqlSource
 from sources.connectors.errors import BatchRejected, SourceConfigError, SourceError
 from sources.connectors.rest import load_rest, url_label
+from sources.connectors.rules import EvidenceRules
 from sources.connectors.sql import load_sql, query_label
 from sources.files import load_source
 
@@ -32,20 +34,24 @@ def load_configured_source(
     *,
     env: Mapping[str, str] | None = None,
     sleep: Callable[[float], None] = time.sleep,
+    loaded_at: dt.datetime | None = None,
+    rules: EvidenceRules | None = None,
 ) -> list[LoadResult]:
     """Load one source: a result per file, or one per fetch for sql and rest.
 
     A source that cannot be loaded returns a result with `error` set (safe to show: no secrets)
     and leaves its earlier rows and cursor as they were. A rejected batch (for example a
     missing required column) is also recorded in raw.quarantine, like a rejected file.
+    `rules` (the registry's knowledge) adds the semantic checks; `loaded_at` stamps every row
+    of one run alike, so later checks can tell which run delivered a row.
     """
     if cfg.kind == "file":
-        return load_source(con, cfg, root)
+        return load_source(con, cfg, root, loaded_at=loaded_at, rules=rules)
     label = source_label(cfg)
     try:
         if isinstance(cfg, SqlSource):
-            return [load_sql(con, cfg, env=env)]
-        return [load_rest(con, cfg, env=env, sleep=sleep)]
+            return [load_sql(con, cfg, env=env, loaded_at=loaded_at, rules=rules)]
+        return [load_rest(con, cfg, env=env, sleep=sleep, loaded_at=loaded_at, rules=rules)]
     except BatchRejected as exc:
         record_rejected(con, cfg, label, str(exc))
         return [LoadResult(cfg.source_system, cfg.table, label, error=str(exc))]

@@ -34,6 +34,7 @@ from sources.connectors.config import SqlSource
 from sources.connectors.cursors import read_cursor, write_cursor
 from sources.connectors.errors import SourceConfigError, SourceError
 from sources.connectors.landing import load_arrow, rows_to_arrow
+from sources.connectors.rules import EvidenceRules
 from sources.connectors.secrets import env_secret, redact
 
 log = logging.getLogger(__name__)
@@ -135,6 +136,7 @@ def load_sql(
     *,
     env: Mapping[str, str] | None = None,
     loaded_at: dt.datetime | None = None,
+    rules: EvidenceRules | None = None,
 ) -> LoadResult:
     """Fetch the source's (new) rows and write them as one batch.
 
@@ -173,6 +175,7 @@ def load_sql(
             loaded_at=loaded_at,
             in_transaction=move_cursor,
             expected_extra=frozenset({cfg.cursor} if cfg.cursor else ()),
+            rules=rules,
         )
     except SQLAlchemyError as exc:
         orig = getattr(exc, "orig", None) or exc

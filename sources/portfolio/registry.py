@@ -18,6 +18,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 STAGES = ("idea", "poc", "pilot", "production", "scaled")
 TERMINAL_STAGE = "killed"
 Stage = Literal["idea", "poc", "pilot", "production", "scaled", "killed"]
+# A phase gate is named after the stage it leads into: gate `pilot` is passed from `poc`.
+GATES = {"poc": "idea", "pilot": "poc", "production": "pilot", "scaled": "production"}
+Gate = Literal["poc", "pilot", "production", "scaled"]
 ValueDriver = Literal["cost", "revenue", "time", "quality"]
 
 SLUG = r"^[a-z0-9][a-z0-9_-]*$"
@@ -45,12 +48,111 @@ class Measurement(Strict):
     baseline_days: int = Field(90, ge=7, le=730)
     ramp_up_days: int = Field(28, ge=0, le=365)
     min_observations: int = Field(30, ge=1)
+    # Evidence for a baseline window that arrives later than this after the unit's KPI series
+    # was first loaded, and after the ramp-up has ended, is late: listed, never applied.
+    baseline_grace_days: int = Field(7, ge=0, le=365)
 
 
 class MeasurementOverride(Strict):
     baseline_days: int | None = Field(None, ge=7, le=730)
     ramp_up_days: int | None = Field(None, ge=0, le=365)
     min_observations: int | None = Field(None, ge=1)
+    baseline_grace_days: int | None = Field(None, ge=0, le=365)
+
+
+class Discipline(Strict):
+    """How recommendations look forward (see docs/discipline.md)."""
+
+    # Months of future value and cost weighed against each other (expected remaining value
+    # versus expected remaining cost).
+    horizon_months: int = Field(12, ge=1, le=120)
+    # The latest whole months whose average cost and volume stand for the months ahead.
+    run_rate_months: int = Field(3, ge=1, le=24)
+    # Days of adoption evidence, up to the as-of date, behind the adoption rate of a gate.
+    adoption_window_days: int = Field(28, ge=7, le=365)
+
+
+class DisciplineOverride(Strict):
+    horizon_months: int | None = Field(None, ge=1, le=120)
+    run_rate_months: int | None = Field(None, ge=1, le=24)
+    adoption_window_days: int | None = Field(None, ge=7, le=365)
+
+
+class GateCriteria(Strict):
+    """What an initiative must show to pass a phase gate. A criterion left out is not applied.
+
+    In an override (portfolio or initiative), a field that is given replaces the default and
+    `null` (or `false`) switches the criterion off; fields not given keep the default.
+    """
+
+    # The evidence gates (data quality checks) pass, warnings allowed.
+    evidence_verified: bool | None = None
+    # At least one KPI shows measurable value (95% interval above zero) and none is harmful.
+    measurable_value: bool | None = None
+    # Every KPI's attributed change reaches at least this share of its target (0.5 = half).
+    min_target_attainment: float | None = Field(None, ge=0, le=10)
+    # Active / eligible users over the adoption window.
+    min_adoption_rate: float | None = Field(None, ge=0, le=1)
+    # Calendar months since the first unit went live.
+    min_months_live: int | None = Field(None, ge=0, le=240)
+    # Calendar months in the current stage.
+    min_months_in_stage: int | None = Field(None, ge=0, le=240)
+    # Units in the rollout plan (a measured pilot needs treated units; controls are the rest).
+    min_units_planned: int | None = Field(None, ge=0)
+    # Expected value over the horizon / expected cost over the horizon.
+    min_value_to_cost: float | None = Field(None, ge=0)
+    # Annualised run cost (average monthly cost of the latest run_rate_months x 12) / approved
+    # budget. Forward-looking on purpose: money already spent never decides a gate.
+    max_run_cost_to_budget: float | None = Field(None, gt=0)
+    # Days allowed in the stage before this gate; beyond it the initiative is stuck.
+    max_days_in_stage: int | None = Field(None, ge=1, le=3650)
+
+
+# Built-in defaults, overridden field by field by `portfolio.gate_criteria` and then by an
+# initiative's `gate_criteria`. From pilot to production the question is whether it works
+# (evidence, effect, target, adoption); from production to scaled also whether it pays.
+DEFAULT_GATE_CRITERIA: dict[str, dict[str, float | int | bool]] = {
+    "poc": {"max_days_in_stage": 365},
+    "pilot": {
+        "evidence_verified": True,
+        "min_months_in_stage": 2,
+        "min_units_planned": 2,
+        "max_run_cost_to_budget": 1.0,
+        "max_days_in_stage": 180,
+    },
+    "production": {
+        "evidence_verified": True,
+        "measurable_value": True,
+        "min_target_attainment": 0.5,
+        "min_adoption_rate": 0.4,
+        "min_months_live": 3,
+        "max_run_cost_to_budget": 1.0,
+        "max_days_in_stage": 180,
+    },
+    "scaled": {
+        "evidence_verified": True,
+        "measurable_value": True,
+        "min_target_attainment": 0.5,
+        "min_adoption_rate": 0.6,
+        "min_months_live": 6,
+        "min_value_to_cost": 1.0,
+        "max_run_cost_to_budget": 1.0,
+    },
+}
+
+
+def _merge_gates(
+    base: dict[str, dict[str, float | int | bool]], override: dict[str, GateCriteria]
+) -> dict[str, dict[str, float | int | bool]]:
+    merged = {gate: dict(criteria) for gate, criteria in base.items()}
+    for gate, criteria in override.items():
+        target = merged.setdefault(gate, {})
+        for name, value in criteria.model_dump(exclude_unset=True).items():
+            if value is None or value is False:
+                target.pop(name, None)
+            else:
+                target[name] = value
+    return merged
 
 
 class Unit(Strict):
@@ -139,6 +241,8 @@ class Initiative(Strict):
     kpis: list[InitiativeKpi] = Field(default_factory=list)
     rollout: list[Rollout] = Field(default_factory=list)
     measurement: MeasurementOverride = Field(default_factory=MeasurementOverride)
+    discipline: DisciplineOverride = Field(default_factory=DisciplineOverride)
+    gate_criteria: dict[Gate, GateCriteria] = Field(default_factory=dict)
     blockers: list[Blocker] = Field(default_factory=list)
 
     @property
@@ -152,7 +256,12 @@ class PortfolioHeader(Strict):
     name: str
     currency: str = Field(pattern=r"^[A-Z]{3}$")
     data_starts_on: dt.date
+    # Annual rate for net present values, discounted monthly: (1 + rate) ** (-months / 12).
+    discount_rate: float = Field(0.08, ge=0, lt=1)
     measurement: Measurement = Field(default_factory=Measurement)
+    discipline: Discipline = Field(default_factory=Discipline)
+    # Phase-gate criteria for every initiative, field by field over DEFAULT_GATE_CRITERIA.
+    gate_criteria: dict[Gate, GateCriteria] = Field(default_factory=dict)
 
 
 class Registry(Strict):
@@ -164,6 +273,15 @@ class Registry(Strict):
     def measurement_for(self, initiative: Initiative) -> Measurement:
         overrides = initiative.measurement.model_dump(exclude_none=True)
         return self.portfolio.measurement.model_copy(update=overrides)
+
+    def discipline_for(self, initiative: Initiative) -> Discipline:
+        overrides = initiative.discipline.model_dump(exclude_none=True)
+        return self.portfolio.discipline.model_copy(update=overrides)
+
+    def gate_criteria_for(self, initiative: Initiative) -> dict[str, dict[str, float | int | bool]]:
+        """Gate -> criterion -> threshold: built-in defaults, portfolio, then initiative."""
+        portfolio = _merge_gates(DEFAULT_GATE_CRITERIA, self.portfolio.gate_criteria)
+        return _merge_gates(portfolio, initiative.gate_criteria)
 
 
 def _where(raw: dict, loc: tuple) -> str:

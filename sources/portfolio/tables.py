@@ -6,7 +6,7 @@ every run (the registry is the source of truth; dbt snapshots keep its history).
 
 from __future__ import annotations
 
-from sources.portfolio.registry import Registry
+from sources.portfolio.registry import GATES, Registry
 
 # Column order of each table; the loader creates the tables from these.
 PORTFOLIO_COLUMNS: dict[str, dict[str, str]] = {
@@ -24,6 +24,10 @@ PORTFOLIO_COLUMNS: dict[str, dict[str, str]] = {
         "baseline_days": "integer",
         "ramp_up_days": "integer",
         "min_observations": "integer",
+        "baseline_grace_days": "integer",
+        "horizon_months": "integer",
+        "run_rate_months": "integer",
+        "adoption_window_days": "integer",
     },
     "portfolio_stages": {
         "initiative_id": "varchar",
@@ -68,10 +72,20 @@ PORTFOLIO_COLUMNS: dict[str, dict[str, str]] = {
         "blocker_text": "varchar",
         "resolved_on": "date",
     },
+    # Phase-gate criteria in effect per initiative (defaults resolved): one row per initiative x
+    # gate x criterion. Boolean criteria have threshold 1; a criterion switched off has no row.
+    "portfolio_gate_criteria": {
+        "initiative_id": "varchar",
+        "from_stage": "varchar",
+        "to_stage": "varchar",
+        "criterion": "varchar",
+        "threshold": "double",
+    },
     "portfolio_settings": {
         "portfolio_name": "varchar",
         "currency": "varchar",
         "data_starts_on": "date",
+        "discount_rate": "double",
     },
 }
 
@@ -79,9 +93,10 @@ STAGE_ORDER = {"idea": 1, "poc": 2, "pilot": 3, "production": 4, "scaled": 5, "k
 
 
 def portfolio_tables(reg: Registry) -> dict[str, list[dict]]:
-    initiatives, stages, kpis, rollout, blockers = [], [], [], [], []
+    initiatives, stages, kpis, rollout, blockers, gates = [], [], [], [], [], []
     for ini in reg.initiatives:
         m = reg.measurement_for(ini)
+        d = reg.discipline_for(ini)
         initiatives.append(
             {
                 "initiative_id": ini.initiative_id,
@@ -97,8 +112,23 @@ def portfolio_tables(reg: Registry) -> dict[str, list[dict]]:
                 "baseline_days": m.baseline_days,
                 "ramp_up_days": m.ramp_up_days,
                 "min_observations": m.min_observations,
+                "baseline_grace_days": m.baseline_grace_days,
+                "horizon_months": d.horizon_months,
+                "run_rate_months": d.run_rate_months,
+                "adoption_window_days": d.adoption_window_days,
             }
         )
+        gates += [
+            {
+                "initiative_id": ini.initiative_id,
+                "from_stage": GATES[gate],
+                "to_stage": gate,
+                "criterion": name,
+                "threshold": float(value),
+            }
+            for gate, criteria in reg.gate_criteria_for(ini).items()
+            for name, value in criteria.items()
+        ]
         stages += [
             {
                 "initiative_id": ini.initiative_id,
@@ -162,11 +192,13 @@ def portfolio_tables(reg: Registry) -> dict[str, list[dict]]:
             for k in reg.kpis
         ],
         "portfolio_blockers": blockers,
+        "portfolio_gate_criteria": gates,
         "portfolio_settings": [
             {
                 "portfolio_name": reg.portfolio.name,
                 "currency": reg.portfolio.currency,
                 "data_starts_on": reg.portfolio.data_starts_on,
+                "discount_rate": reg.portfolio.discount_rate,
             }
         ],
     }

@@ -34,6 +34,7 @@ import pyarrow.parquet as pq
 from sources.portfolio.registry import Registry, load_registry
 from sources.sample.adoption import adoption_chunk, rollouts
 from sources.sample.costs import cost_table
+from sources.sample.defects import DefectPlan
 from sources.sample.observations import KpiSeries, build_series, chunk
 from sources.sample.scaling import Scaled, scale_registry, unscaled, write_registry
 from sources.sample.scenario import DEFAULT_SCENARIO, Scenario, load_scenario
@@ -69,16 +70,17 @@ def _sha256(path: Path) -> str:
 
 
 def _inject_defects(
-    table_name: str, system: str, table: pa.Table, rng: np.random.Generator, defects: bool
+    table_name: str, system: str, table: pa.Table, defects: DefectPlan | None
 ) -> pa.Table:
     """Extension point for `--defects`: every table passes here just before it is written.
 
-    An implementation returns the table with defects injected (bad values, duplicates, unknown
-    ids, ...), drawing only from the `defects` stream, and records them in the ground truth.
+    The plan (sources/sample/defects.py, drawing only from the `defects` stream) appends
+    defective rows to one file and keeps clean rows to build its extra defective files from;
+    what it injects goes to the ground truth.
     """
-    if not defects:
+    if defects is None:
         return table
-    raise NotImplementedError("injected defects are not implemented yet")
+    return defects.inject(table_name, system, table)
 
 
 # --- writing ---------------------------------------------------------------------------------
@@ -119,7 +121,7 @@ def _write_observations(
     start: dt.date,
     rngs: dict,
     all_parquet: bool,
-    defects: bool,
+    defects: DefectPlan | None,
 ) -> list[dict]:
     files = []
     for system, spec in scenario.systems.items():
@@ -130,7 +132,7 @@ def _write_observations(
         for month, t in _months(start, scenario.days):
             table = pa.concat_tables([chunk(s, t, scenario, rngs["observations"]) for s in members])
             table = table.take(pc.sort_indices(table, [("observed_on", "ascending")]))  # stable
-            table = _inject_defects("kpi_observations", system, table, rngs["defects"], defects)
+            table = _inject_defects("kpi_observations", system, table, defects)
             if fmt == "csv":
                 table = _for_csv(table)
             table = table.rename_columns([spec.columns.get(c, c) for c in table.column_names])
@@ -139,15 +141,25 @@ def _write_observations(
 
 
 def _write_costs(
-    scaled: Scaled, scenario: Scenario, out: Path, end: dt.date, rngs: dict, defects: bool
+    scaled: Scaled,
+    scenario: Scenario,
+    out: Path,
+    end: dt.date,
+    rngs: dict,
+    defects: DefectPlan | None,
 ) -> list[dict]:
     table = cost_table(scaled, scenario.costs, end, rngs["costs"])
-    table = _inject_defects("ai_costs", "finance_ledger", table, rngs["defects"], defects)
+    table = _inject_defects("ai_costs", "finance_ledger", table, defects)
     return [_write(table, out, "finance_ledger/ai_costs.csv", "csv")]
 
 
 def _write_adoption(
-    scaled: Scaled, scenario: Scenario, out: Path, start: dt.date, rngs: dict, defects: bool
+    scaled: Scaled,
+    scenario: Scenario,
+    out: Path,
+    start: dt.date,
+    rngs: dict,
+    defects: DefectPlan | None,
 ) -> list[dict]:
     ro = rollouts(scaled, scenario.adoption, scenario.days)
     files = []
@@ -157,9 +169,34 @@ def _write_adoption(
         table = adoption_chunk(ro, mondays, start, rngs["adoption"])
         if table.num_rows == 0:
             continue
-        table = _inject_defects("adoption", "ai_platform", table, rngs["defects"], defects)
+        table = _inject_defects("adoption", "ai_platform", table, defects)
         files.append(_write(table, out, f"ai_platform/adoption_{month}.csv", "csv"))
     return files
+
+
+# --- in memory -------------------------------------------------------------------------------
+
+
+def observations_in_memory(
+    registry: Registry, scenario: Scenario, seed: int
+) -> tuple[pa.Table, list[dict]]:
+    """Every KPI observation of the (unscaled) portfolio as one table, and the effect truth.
+
+    The same model and random streams as `generate`, without files or a manifest, for tests
+    that need many seeds. The draws run per KPI over all days at once, so the values differ
+    from the files `generate` writes for the same seed (not their distribution). Columns:
+    source_system plus the canonical unit_id, kpi_id, observed_on, value, weight.
+    """
+    scaled = unscaled(registry)
+    rngs = _streams(seed)
+    series = build_series(scaled, scenario, rngs["offsets"])
+    t = np.arange(scenario.days)
+    tables = []
+    for s in series:
+        table = chunk(s, t, scenario, rngs["observations"])
+        system = pa.array([s.spec.system] * table.num_rows, pa.string())
+        tables.append(table.add_column(0, "source_system", system))
+    return pa.concat_tables(tables), effect_truth(scaled, scenario, series)
 
 
 # --- sizing ----------------------------------------------------------------------------------
@@ -288,8 +325,6 @@ def generate(
     ):
         if value is not None and value < 1:
             raise ValueError(f"{name} must be at least 1, got {value}")
-    if defects:
-        raise NotImplementedError("--defects is not implemented yet (see _inject_defects)")
 
     registry_path, scenario_path, out = Path(registry_path), Path(scenario_path), Path(out_dir)
     # Next to the landing folder, so that folder holds only source files (and the manifest).
@@ -333,14 +368,19 @@ def generate(
         )
     series = build_series(scaled, scenario, rngs["offsets"])
     all_parquet = expected_rows(series, scenario) > PARQUET_ABOVE_ROWS
-    files += _write_observations(series, scenario, out, start, rngs, all_parquet, defects)
-    files += _write_costs(scaled, scenario, out, end, rngs, defects)
-    files += _write_adoption(scaled, scenario, out, start, rngs, defects)
+    plan = DefectPlan.create(rngs["defects"], scaled.registry, scenario) if defects else None
+    files += _write_observations(series, scenario, out, start, rngs, all_parquet, plan)
+    files += _write_costs(scaled, scenario, out, end, rngs, plan)
+    files += _write_adoption(scaled, scenario, out, start, rngs, plan)
+    if plan is not None:
+        files += plan.write_files(out)
 
     table_rows = _rows_by_table(files)
     observation_systems = [s for s in scenario.systems if s in table_rows]
     table_rows["kpi_observations"] = sum(table_rows[s] for s in observation_systems)
     truth_doc = _truth(seed, scaled, scenario, series, table_rows, registry_path.name)
+    if plan is not None:
+        truth_doc["defects"] = plan.truth()  # file, line and expected reason of each defect
     truth.parent.mkdir(parents=True, exist_ok=True)
     truth.write_text(json.dumps(truth_doc, indent=2) + "\n", encoding="utf-8")
     files.append(
@@ -404,7 +444,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--defects",
         action="store_true",
-        help="inject defects into the sources (not implemented yet)",
+        help="add defective rows and files of every kind the loaders catch (ground truth lists "
+        "them)",
     )
     parser.add_argument("--force", action="store_true", help="regenerate even if up to date")
     args = parser.parse_args(argv)

@@ -168,10 +168,10 @@ def adoption_rows(reg: Registry) -> list[tuple]:
     return rows
 
 
-_LINEAGE = ("source_file", "source_row", "loaded_at")  # added by the loader, see _insert
+_LINEAGE = ("source_file", "source_row", "loaded_at")  # added by the loader, see insert_rows
 
 
-def _insert(
+def insert_rows(
     con: duckdb.DuckDBPyConnection,
     table: str,
     columns: list[str],
@@ -194,25 +194,29 @@ def _insert(
         con.unregister("_frame")
 
 
+def create_raw_schema(con: duckdb.DuckDBPyConnection) -> None:
+    """(Re)create the empty raw schema as the loaders do: evidence tables and portfolio tables."""
+    con.execute(f"drop schema if exists {RAW_SCHEMA} cascade")
+    con.execute(f"create schema {RAW_SCHEMA}")
+    for contract in EVIDENCE_CONTRACTS.values():
+        con.execute(contract.ddl())
+    con.execute(QUARANTINE_DDL)
+    con.execute(LOAD_LOG_DDL)
+    for table, columns in PORTFOLIO_COLUMNS.items():
+        cols = ", ".join(f"{name} {sql_type}" for name, sql_type in columns.items())
+        con.execute(f"create table {RAW_SCHEMA}.{table} ({cols})")
+
+
 def build_warehouse(path: Path | str, registry_path: Path | str = REGISTRY_PATH) -> Path:
     """Create (or replace) the raw schema of a DuckDB warehouse at `path`; return the path."""
     path = Path(path)
     reg = load_registry(registry_path)
     con = duckdb.connect(str(path))
     try:
-        con.execute(f"drop schema if exists {RAW_SCHEMA} cascade")
-        con.execute(f"create schema {RAW_SCHEMA}")
-        for contract in EVIDENCE_CONTRACTS.values():
-            con.execute(contract.ddl())
-        con.execute(QUARANTINE_DDL)
-        con.execute(LOAD_LOG_DDL)
-
-        for table, columns in PORTFOLIO_COLUMNS.items():
-            cols = ", ".join(f"{name} {sql_type}" for name, sql_type in columns.items())
-            con.execute(f"create table {RAW_SCHEMA}.{table} ({cols})")
+        create_raw_schema(con)
         for table, rows in portfolio_tables(reg).items():
             names = list(PORTFOLIO_COLUMNS[table])
-            _insert(con, table, names, [tuple(r[c] for c in names) for r in rows])
+            insert_rows(con, table, names, [tuple(r[c] for c in names) for r in rows])
 
         evidence = {
             "kpi_observations": observation_rows(reg),
@@ -221,7 +225,7 @@ def build_warehouse(path: Path | str, registry_path: Path | str = REGISTRY_PATH)
         }
         for table, rows in evidence.items():
             names = [c.name for c in EVIDENCE_CONTRACTS[table].columns if c.name not in _LINEAGE]
-            _insert(con, table, names, rows, source_file=f"fixture/{table}.csv")
+            insert_rows(con, table, names, rows, source_file=f"fixture/{table}.csv")
 
         quarantined = [
             (
@@ -234,7 +238,7 @@ def build_warehouse(path: Path | str, registry_path: Path | str = REGISTRY_PATH)
                 LOADED_AT,
             ),
         ]
-        _insert(
+        insert_rows(
             con,
             "quarantine",
             [
@@ -261,7 +265,7 @@ def build_warehouse(path: Path | str, registry_path: Path | str = REGISTRY_PATH)
             )
             for table, rows in evidence.items()
         ]
-        _insert(
+        insert_rows(
             con,
             "load_log",
             [

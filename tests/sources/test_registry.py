@@ -131,3 +131,79 @@ def test_not_yaml(tmp_path):
     path.write_text("portfolio: [unclosed\n")
     with pytest.raises(RegistryError, match="not valid YAML"):
         load_registry(path)
+
+
+# --- discipline and phase gates ---------------------------------------------------------------
+
+
+def test_gate_criteria_resolve_defaults_then_portfolio_then_initiative(sample_raw, tmp_path):
+    from sources.portfolio.registry import DEFAULT_GATE_CRITERIA
+
+    raw = copy.deepcopy(sample_raw)
+    raw["portfolio"]["gate_criteria"] = {"production": {"min_adoption_rate": 0.5}}
+    _initiative(raw, "ops-vision-qc")["gate_criteria"] = {
+        "production": {"min_months_live": None},
+        "scaled": {"min_value_to_cost": 2.0, "evidence_verified": False},
+    }
+    path = tmp_path / "gates.yaml"
+    path.write_text(yaml.safe_dump(raw, sort_keys=False))
+    reg = load_registry(path)
+    by_id = {i.initiative_id: i for i in reg.initiatives}
+
+    plain = reg.gate_criteria_for(by_id["cs-agent-assist"])
+    assert plain["production"] == {**DEFAULT_GATE_CRITERIA["production"], "min_adoption_rate": 0.5}
+    assert plain["scaled"] == DEFAULT_GATE_CRITERIA["scaled"]
+    tuned = reg.gate_criteria_for(by_id["ops-vision-qc"])
+    assert "min_months_live" not in tuned["production"]  # null switches a criterion off
+    assert tuned["production"]["min_adoption_rate"] == 0.5  # the portfolio's value is kept
+    assert tuned["scaled"]["min_value_to_cost"] == 2.0
+    assert "evidence_verified" not in tuned["scaled"]
+
+    rows = [
+        r
+        for r in portfolio_tables(reg)["portfolio_gate_criteria"]
+        if r["initiative_id"] == "ops-vision-qc" and r["to_stage"] == "scaled"
+    ]
+    assert {r["from_stage"] for r in rows} == {"production"}
+    assert {r["criterion"]: r["threshold"] for r in rows}["measurable_value"] == 1.0
+    assert "evidence_verified" not in {r["criterion"] for r in rows}
+
+
+def test_sample_gates_and_discipline(sample_raw):
+    reg = load_registry(SAMPLE)
+    by_id = {i.initiative_id: i for i in reg.initiatives}
+    assert reg.gate_criteria_for(by_id["fin-invoice-capture"])["scaled"]["min_adoption_rate"] == 0.8
+    assert (
+        reg.gate_criteria_for(by_id["cs-chatbot-triage"])["production"]["max_days_in_stage"] == 180
+    )
+    tables = portfolio_tables(reg)
+    (row,) = [r for r in tables["portfolio_initiatives"] if r["initiative_id"] == "ops-pick-path"]
+    assert (row["horizon_months"], row["run_rate_months"], row["adoption_window_days"]) == (
+        12,
+        3,
+        28,
+    )
+
+
+def test_discipline_override_per_initiative(sample_raw, tmp_path):
+    raw = copy.deepcopy(sample_raw)
+    _initiative(raw, "ops-pick-path")["discipline"] = {"horizon_months": 24}
+    path = tmp_path / "discipline.yaml"
+    path.write_text(yaml.safe_dump(raw, sort_keys=False))
+    reg = load_registry(path)
+    by_id = {i.initiative_id: i for i in reg.initiatives}
+    assert reg.discipline_for(by_id["ops-pick-path"]).horizon_months == 24
+    assert reg.discipline_for(by_id["ops-pick-path"]).run_rate_months == 3
+    assert reg.discipline_for(by_id["ops-vision-qc"]).horizon_months == 12
+
+
+def test_gate_typos_are_named(sample_raw, tmp_path):
+    raw = copy.deepcopy(sample_raw)
+    _initiative(raw, "ops-vision-qc")["gate_criteria"] = {"scaled": {"min_adoptoin_rate": 0.5}}
+    _initiative(raw, "ops-pick-path")["gate_criteria"] = {"production_ready": {}}
+    _initiative(raw, "cs-agent-assist")["gate_criteria"] = {"scaled": {"min_adoption_rate": 1.5}}
+    message = _problems(raw, tmp_path)
+    assert "initiative 'ops-vision-qc', field 'gate_criteria.scaled.min_adoptoin_rate'" in message
+    assert "initiative 'ops-pick-path', field 'gate_criteria.production_ready" in message
+    assert "Input should be 'poc', 'pilot', 'production' or 'scaled'" in message
+    assert "initiative 'cs-agent-assist', field 'gate_criteria.scaled.min_adoption_rate'" in message

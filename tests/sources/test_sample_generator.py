@@ -244,6 +244,15 @@ def test_rows_knob_writes_a_scaled_registry(tmp_path, monkeypatch):
     assert len({e["initiative_id"] for e in truth["effects"]}) == 20 - 1  # one has no KPI
 
 
-def test_defects_are_an_extension_point(tmp_path):
-    with pytest.raises(NotImplementedError):
-        gen.generate(REGISTRY, tmp_path / "sources", defects=True)
+def test_defects_come_from_their_own_stream_and_leave_clean_files_alone(sample, tmp_path):
+    """--defects appends rows to one file and adds extra files; every other file is the same
+    bytes as without defects (tests/quality checks that each defect is caught)."""
+    manifest = gen.generate(REGISTRY, tmp_path / "sources", seed=7, defects=True)
+    clean, dirty = _files(_manifest(sample)), _files(manifest)
+    changed = {p for p in clean if p in dirty and clean[p] != dirty[p]}
+    assert len(changed - {"../ground_truth.json"}) == 1  # the file receiving appended rows
+    defects = _truth(tmp_path / "sources")["defects"]
+    assert {d["file"] for d in defects} >= changed - {"../ground_truth.json"}
+    assert set(dirty) - set(clean) == {d["file"] for d in defects} - changed
+    again = gen.generate(REGISTRY, tmp_path / "again" / "sources", seed=7, defects=True)
+    assert _files(again) == dirty

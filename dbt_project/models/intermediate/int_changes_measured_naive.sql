@@ -10,6 +10,7 @@ post_observations as (
 baselines as (
 
     select * from {{ ref('int_baselines_frozen') }}
+    where is_treated
 
 ),
 

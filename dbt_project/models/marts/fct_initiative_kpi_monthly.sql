@@ -6,6 +6,20 @@ unit_months as (
 
 ),
 
+cells as (
+
+    select * from {{ ref('int_cells_estimated') }}
+    where is_post_period
+
+),
+
+differenced as (
+
+    select * from {{ ref('int_unit_months_differenced') }}
+    where is_post_period and not is_treated
+
+),
+
 initiative_kpis as (
 
     select * from {{ ref('dim_initiative_kpis') }}
@@ -48,12 +62,80 @@ monthly as (
 
 ),
 
+-- Difference-in-differences per month: the identified cohort cells of the month (cohorts
+-- past their ramp-up with at least 2 treated and 2 control units), weighted by treated
+-- observations; cells without enough controls are counted, not used.
+attributed_monthly as (
+
+    select
+        initiative_id,
+        kpi_id,
+        observed_month as report_month,
+        sum(case when is_identified then n_treated_units else 0 end) as n_attributed_units,
+        sum(case when is_identified then 1 else 0 end) as n_cells_used,
+        sum(case when is_identified then 0 else 1 end) as n_cells_dropped,
+        sum(case when is_identified then treated_volume end) as attributed_volume,
+        sum(case when is_identified then treated_observations * cell_effect end)
+        / nullif(sum(case when is_identified then treated_observations end), 0)
+            as attributed_change_value,
+        sum(case when is_identified then cell_effect * treated_volume end)
+            as attributed_change_volume
+
+    from cells
+    group by
+        initiative_id,
+        kpi_id,
+        observed_month
+
+),
+
+control_units_monthly as (
+
+    select
+        differenced.initiative_id,
+        differenced.kpi_id,
+        differenced.observed_month as report_month,
+        count(distinct differenced.unit_id) as n_control_units
+
+    from differenced
+    inner join cells
+        on
+            differenced.initiative_id = cells.initiative_id
+            and differenced.kpi_id = cells.kpi_id
+            and differenced.go_live_on = cells.go_live_on
+            and differenced.observed_month = cells.observed_month
+    where cells.is_identified
+    group by
+        differenced.initiative_id,
+        differenced.kpi_id,
+        differenced.observed_month
+
+),
+
+report_months as (
+
+    select
+        initiative_id,
+        kpi_id,
+        report_month
+    from monthly
+
+    union
+
+    select
+        initiative_id,
+        kpi_id,
+        report_month
+    from attributed_monthly
+
+),
+
 with_targets as (
 
     select
-        monthly.initiative_id,
-        monthly.kpi_id,
-        monthly.report_month,
+        report_months.initiative_id,
+        report_months.kpi_id,
+        report_months.report_month,
         initiative_kpis.direction,
         monthly.n_live_units,
         monthly.observations,
@@ -61,11 +143,18 @@ with_targets as (
         monthly.actual_value,
         monthly.volume,
         monthly.favourable_change_volume,
+        attributed_monthly.attributed_change_value,
+        attributed_monthly.attributed_change_volume,
+        attributed_monthly.attributed_volume,
         initiative_kpis.value_per_unit,
         initiative_kpis.is_cash,
         initiative_kpis.value_driver,
         initiatives.currency,
         monthly.actual_value - monthly.baseline_value as change_value,
+        coalesce(attributed_monthly.n_attributed_units, 0) as n_attributed_units,
+        coalesce(control_units_monthly.n_control_units, 0) as n_control_units,
+        coalesce(attributed_monthly.n_cells_used, 0) as n_cells_used,
+        coalesce(attributed_monthly.n_cells_dropped, 0) as n_cells_dropped,
         case when initiative_kpis.direction = 'increase' then 1 else -1 end as favourable_sign,
         case
             when initiative_kpis.target_type = 'relative'
@@ -73,17 +162,32 @@ with_targets as (
             else initiative_kpis.target_change
         end as target_change_value
 
-    from monthly
+    from report_months
     inner join initiative_kpis
         on
-            monthly.initiative_id = initiative_kpis.initiative_id
-            and monthly.kpi_id = initiative_kpis.kpi_id
+            report_months.initiative_id = initiative_kpis.initiative_id
+            and report_months.kpi_id = initiative_kpis.kpi_id
     inner join initiatives
-        on monthly.initiative_id = initiatives.initiative_id
+        on report_months.initiative_id = initiatives.initiative_id
+    left join monthly
+        on
+            report_months.initiative_id = monthly.initiative_id
+            and report_months.kpi_id = monthly.kpi_id
+            and report_months.report_month = monthly.report_month
+    left join attributed_monthly
+        on
+            report_months.initiative_id = attributed_monthly.initiative_id
+            and report_months.kpi_id = attributed_monthly.kpi_id
+            and report_months.report_month = attributed_monthly.report_month
+    left join control_units_monthly
+        on
+            report_months.initiative_id = control_units_monthly.initiative_id
+            and report_months.kpi_id = control_units_monthly.kpi_id
+            and report_months.report_month = control_units_monthly.report_month
 
 ),
 
-final as (
+figures as (
 
     select
         initiative_id,
@@ -105,9 +209,49 @@ final as (
         change_value * favourable_sign as favourable_change,
         change_value * favourable_sign
         / nullif(target_change_value * favourable_sign, 0) as attainment,
-        favourable_change_volume * value_per_unit as value_amount
+        favourable_change_volume * value_per_unit as value_amount,
+        cast(n_attributed_units as integer) as n_attributed_units,
+        cast(n_control_units as integer) as n_control_units,
+        cast(n_cells_used as integer) as n_cells_used,
+        cast(n_cells_dropped as integer) as n_cells_dropped,
+        cast(attributed_change_value as {{ type_double() }}) as attributed_change_value,
+        cast(
+            attributed_change_value * favourable_sign as {{ type_double() }}
+        ) as attributed_favourable_change,
+        cast(
+            attributed_change_value / nullif(target_change_value, 0) as {{ type_double() }}
+        ) as attributed_attainment,
+        cast(attributed_volume as {{ type_double() }}) as attributed_volume,
+        cast(
+            attributed_change_volume * favourable_sign * value_per_unit as {{ type_double() }}
+        ) as attributed_value_amount
 
     from with_targets
+
+),
+
+-- Every value figure carries the evidence status of its initiative (docs/quality.md):
+-- a failing initiative is shown as unverified, never silently reported.
+initiative_evidence as (
+
+    select
+        initiative_id,
+        evidence_status,
+        is_evidence_verified
+    from {{ ref('int_evidence_status_by_initiative') }}
+
+),
+
+final as (
+
+    select
+        figures.*,
+        coalesce(initiative_evidence.evidence_status, 'fail') as evidence_status,
+        coalesce(initiative_evidence.is_evidence_verified, false) as is_evidence_verified
+
+    from figures
+    left join initiative_evidence
+        on figures.initiative_id = initiative_evidence.initiative_id
 
 )
 

@@ -24,6 +24,12 @@ initiatives as (
 
 ),
 
+settings as (
+
+    select * from {{ ref('stg_portfolio__settings') }}
+
+),
+
 month_offsets as (
 
     {{ integer_series(3) }}
@@ -37,7 +43,12 @@ monthly_value as (
         report_month,
         sum(value_amount) as value_amount,
         sum(case when is_cash then value_amount else 0 end) as cash_value_amount,
-        sum(case when is_cash then 0 else value_amount end) as capacity_value_amount
+        sum(case when is_cash then 0 else value_amount end) as capacity_value_amount,
+        sum(attributed_value_amount) as attributed_value_amount,
+        sum(case when is_cash then attributed_value_amount else 0 end)
+            as attributed_cash_value_amount,
+        sum(case when is_cash then 0 else attributed_value_amount end)
+            as attributed_capacity_value_amount
 
     from kpi_months
     group by
@@ -109,6 +120,7 @@ spine as (
 
     select
         spine_bounds.initiative_id,
+        month_offsets.n as month_index,
         cast(
             {{ dbt.dateadd('month', 'month_offsets.n', 'spine_bounds.first_month') }}
             as date
@@ -131,11 +143,18 @@ monthly as (
         coalesce(monthly_value.value_amount, 0) as value_amount,
         coalesce(monthly_value.cash_value_amount, 0) as cash_value_amount,
         coalesce(monthly_value.capacity_value_amount, 0) as capacity_value_amount,
-        coalesce(monthly_cost.cost_amount, 0) as cost_amount
+        coalesce(monthly_value.attributed_value_amount, 0) as attributed_value_amount,
+        coalesce(monthly_value.attributed_cash_value_amount, 0) as attributed_cash_value_amount,
+        coalesce(monthly_value.attributed_capacity_value_amount, 0)
+            as attributed_capacity_value_amount,
+        coalesce(monthly_cost.cost_amount, 0) as cost_amount,
+        -- Monthly discounting at the annual rate, from the initiative's first month.
+        1.0 / power(1.0 + settings.discount_rate, spine.month_index / 12.0) as discount_factor
 
     from spine
     inner join initiatives
         on spine.initiative_id = initiatives.initiative_id
+    cross join settings
     left join monthly_value
         on
             spine.initiative_id = monthly_value.initiative_id
@@ -157,7 +176,37 @@ cumulative as (
         cash_value_amount,
         capacity_value_amount,
         cost_amount,
+        attributed_value_amount,
+        attributed_cash_value_amount,
+        attributed_capacity_value_amount,
+        discount_factor,
         value_amount - cost_amount as net_value_amount,
+        attributed_value_amount - cost_amount as attributed_net_value_amount,
+        sum(attributed_value_amount) over (
+            partition by initiative_id
+            order by report_month
+            rows between unbounded preceding and current row
+        ) as cumulative_attributed_value_amount,
+        sum(attributed_cash_value_amount) over (
+            partition by initiative_id
+            order by report_month
+            rows between unbounded preceding and current row
+        ) as cumulative_attributed_cash_value_amount,
+        sum((value_amount - cost_amount) * discount_factor) over (
+            partition by initiative_id
+            order by report_month
+            rows between unbounded preceding and current row
+        ) as npv_amount,
+        sum((attributed_value_amount - cost_amount) * discount_factor) over (
+            partition by initiative_id
+            order by report_month
+            rows between unbounded preceding and current row
+        ) as attributed_npv_amount,
+        sum((attributed_cash_value_amount - cost_amount) * discount_factor) over (
+            partition by initiative_id
+            order by report_month
+            rows between unbounded preceding and current row
+        ) as attributed_cash_npv_amount,
         sum(value_amount) over (
             partition by initiative_id
             order by report_month
@@ -173,7 +222,7 @@ cumulative as (
 
 ),
 
-final as (
+figures as (
 
     select
         initiative_id,
@@ -192,9 +241,65 @@ final as (
         cast(
             (cumulative_value_amount - cumulative_cost_amount)
             / nullif(cumulative_cost_amount, 0) as {{ type_double() }}
-        ) as roi
+        ) as roi,
+        cast(discount_factor as {{ type_double() }}) as discount_factor,
+        cast(npv_amount as {{ type_double() }}) as npv_amount,
+        cast(attributed_value_amount as {{ type_double() }}) as attributed_value_amount,
+        cast(attributed_cash_value_amount as {{ type_double() }}) as attributed_cash_value_amount,
+        cast(
+            attributed_capacity_value_amount as {{ type_double() }}
+        ) as attributed_capacity_value_amount,
+        cast(attributed_net_value_amount as {{ type_double() }}) as attributed_net_value_amount,
+        cast(
+            cumulative_attributed_value_amount as {{ type_double() }}
+        ) as cumulative_attributed_value_amount,
+        cast(
+            cumulative_attributed_cash_value_amount as {{ type_double() }}
+        ) as cumulative_attributed_cash_value_amount,
+        cast(
+            cumulative_attributed_value_amount - cumulative_cost_amount as {{ type_double() }}
+        ) as cumulative_attributed_net_value_amount,
+        cast(
+            cumulative_attributed_cash_value_amount - cumulative_cost_amount
+            as {{ type_double() }}
+        ) as cumulative_attributed_cash_net_value_amount,
+        cast(
+            (cumulative_attributed_value_amount - cumulative_cost_amount)
+            / nullif(cumulative_cost_amount, 0) as {{ type_double() }}
+        ) as attributed_roi,
+        cast(
+            (cumulative_attributed_cash_value_amount - cumulative_cost_amount)
+            / nullif(cumulative_cost_amount, 0) as {{ type_double() }}
+        ) as attributed_cash_roi,
+        cast(attributed_npv_amount as {{ type_double() }}) as attributed_npv_amount,
+        cast(attributed_cash_npv_amount as {{ type_double() }}) as attributed_cash_npv_amount
 
     from cumulative
+
+),
+
+-- Every value figure carries the evidence status of its initiative (docs/quality.md):
+-- a failing initiative is shown as unverified, never silently reported.
+initiative_evidence as (
+
+    select
+        initiative_id,
+        evidence_status,
+        is_evidence_verified
+    from {{ ref('int_evidence_status_by_initiative') }}
+
+),
+
+final as (
+
+    select
+        figures.*,
+        coalesce(initiative_evidence.evidence_status, 'fail') as evidence_status,
+        coalesce(initiative_evidence.is_evidence_verified, false) as is_evidence_verified
+
+    from figures
+    left join initiative_evidence
+        on figures.initiative_id = initiative_evidence.initiative_id
 
 )
 

@@ -30,10 +30,22 @@ value_months as (
 
 ),
 
+effects as (
+
+    select * from {{ ref('fct_initiative_kpi_effects') }}
+
+),
+
+returns as (
+
+    select * from {{ ref('fct_initiative_returns') }}
+
+),
+
 baselines as (
 
     select * from {{ ref('int_baselines_frozen') }}
-    where has_min_observations
+    where is_treated and has_min_observations
 
 ),
 
@@ -96,7 +108,8 @@ kpi_value_to_date as (
     select
         initiative_id,
         kpi_id,
-        sum(value_amount) as value_to_date
+        sum(value_amount) as value_to_date,
+        sum(attributed_value_amount) as attributed_value_to_date
 
     from kpi_months
     group by
@@ -119,7 +132,26 @@ value_months_ranked as (
 
 ),
 
-final as (
+-- The attributed interval as a change of the KPI (low <= high), relative to the baseline:
+-- the effects mart bounds the favourable change, so decrease KPIs flip sign.
+effect_intervals as (
+
+    select
+        initiative_id,
+        kpi_id,
+        attributed_change_relative,
+        evidence_verdict,
+        has_pre_trend,
+        case when direction = 'increase' then ci_low else -ci_high end
+        / nullif(baseline_value, 0) as ci_low_relative,
+        case when direction = 'increase' then ci_high else -ci_low end
+        / nullif(baseline_value, 0) as ci_high_relative
+
+    from effects
+
+),
+
+joined as (
 
     select
         initiatives.initiative_id,
@@ -135,9 +167,25 @@ final as (
         kpi_value_to_date.value_to_date,
         initiatives.currency,
         latest_value_month.roi,
+        initiatives.n_units_rolled_out,
+        effect_intervals.attributed_change_relative,
+        effect_intervals.evidence_verdict,
+        effect_intervals.has_pre_trend,
+        kpi_value_to_date.attributed_value_to_date,
+        returns.attributed_roi,
+        returns.attributed_payback_month,
         cast(coalesce(latest_kpi_month.n_live_units, 0) as integer) as n_units_live,
         cast(coalesce(change_summary.n_units_measured, 0) as integer) as n_units_measured,
-        initiatives.n_units_rolled_out
+        case
+            when effect_intervals.ci_low_relative < effect_intervals.ci_high_relative
+                then effect_intervals.ci_low_relative
+            else effect_intervals.ci_high_relative
+        end as attributed_ci_low_relative,
+        case
+            when effect_intervals.ci_low_relative < effect_intervals.ci_high_relative
+                then effect_intervals.ci_high_relative
+            else effect_intervals.ci_low_relative
+        end as attributed_ci_high_relative
 
     from initiatives
     left join initiative_kpis
@@ -165,6 +213,73 @@ final as (
         on
             initiatives.initiative_id = latest_value_month.initiative_id
             and latest_value_month.month_rank = 1
+    left join effect_intervals
+        on
+            initiative_kpis.initiative_id = effect_intervals.initiative_id
+            and initiative_kpis.kpi_id = effect_intervals.kpi_id
+    left join returns
+        on initiatives.initiative_id = returns.initiative_id
+
+),
+
+figures as (
+
+    select
+        initiative_id,
+        initiative_name,
+        current_stage,
+        kpi_id,
+        kpi_name,
+        direction,
+        baseline_value,
+        current_month,
+        current_value,
+        change_relative,
+        value_to_date,
+        currency,
+        roi,
+        n_units_live,
+        n_units_measured,
+        n_units_rolled_out,
+        attributed_change_relative,
+        attributed_ci_low_relative,
+        attributed_ci_high_relative,
+        evidence_verdict,
+        has_pre_trend,
+        attributed_value_to_date,
+        attributed_roi,
+        attributed_payback_month
+
+    from joined
+
+),
+
+-- Every value figure carries the evidence status of its initiative (docs/quality.md):
+-- a failing initiative is shown as unverified, never silently reported.
+initiative_evidence as (
+
+    select
+        initiative_id,
+        evidence_status,
+        is_evidence_verified,
+        evidence_note
+    from {{ ref('int_evidence_status_by_initiative') }}
+
+),
+
+final as (
+
+    select
+        figures.*,
+        coalesce(initiative_evidence.evidence_status, 'fail') as evidence_status,
+        coalesce(initiative_evidence.is_evidence_verified, false) as is_evidence_verified,
+        coalesce(
+            initiative_evidence.evidence_note, 'unverified: no evidence status'
+        ) as evidence_note
+
+    from figures
+    left join initiative_evidence
+        on figures.initiative_id = initiative_evidence.initiative_id
 
 )
 

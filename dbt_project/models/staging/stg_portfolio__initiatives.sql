@@ -21,7 +21,11 @@ final as (
         currency,
         cast(baseline_days as integer) as baseline_days,
         cast(ramp_up_days as integer) as ramp_up_days,
-        cast(min_observations as integer) as min_observations
+        cast(min_observations as integer) as min_observations,
+        cast(baseline_grace_days as integer) as baseline_grace_days,
+        cast(horizon_months as integer) as horizon_months,
+        cast(run_rate_months as integer) as run_rate_months,
+        cast(adoption_window_days as integer) as adoption_window_days
 
     from source
 

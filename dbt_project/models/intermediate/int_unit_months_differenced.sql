@@ -1,0 +1,108 @@
+-- Each unit's monthly mean minus its frozen baseline over a cohort's window, for the months a
+-- cohort is measured in: up to `event_months_before` whole months before its go-live month
+-- (pre-periods, for the placebo test) and every month from its first post month (the ramp-up
+-- months in between are left out). Treated rows are the cohort's units; control rows are
+-- units no initiative moving the KPI has reached by the end of the month (never treated, or
+-- not yet), so already-treated units are never controls.
+-- A table, not a view: several models read it, and at scale it should be computed once.
+{{ config(materialized='table') }}
+
+with
+
+baselines as (
+
+    select * from {{ ref('int_baselines_frozen') }}
+    where has_min_observations
+
+),
+
+cohorts as (
+
+    select * from {{ ref('int_rollout_cohorts_formed') }}
+
+),
+
+unit_months as (
+
+    select * from {{ ref('int_unit_months_aggregated') }}
+
+),
+
+joined as (
+
+    select
+        baselines.initiative_id,
+        baselines.kpi_id,
+        baselines.go_live_on,
+        baselines.unit_id,
+        baselines.is_treated,
+        baselines.kpi_first_go_live_on,
+        baselines.baseline_mean,
+        cohorts.first_post_month,
+        unit_months.observed_month,
+        unit_months.month_mean,
+        unit_months.observations,
+        unit_months.volume,
+        cast(
+            {{ dbt.datediff('cohorts.go_live_month', 'unit_months.observed_month', 'month') }}
+            as integer
+        ) as event_month,
+        cast(
+            {{ dbt.dateadd('month', 1, 'unit_months.observed_month') }} as date
+        ) as next_month
+
+    from baselines
+    inner join cohorts
+        on
+            baselines.initiative_id = cohorts.initiative_id
+            and baselines.kpi_id = cohorts.kpi_id
+            and baselines.go_live_on = cohorts.go_live_on
+    inner join unit_months
+        on
+            baselines.kpi_id = unit_months.kpi_id
+            and baselines.unit_id = unit_months.unit_id
+
+),
+
+measured as (
+
+    select
+        *,
+        observed_month >= first_post_month as is_post_period
+
+    from joined
+    where
+        (
+            observed_month >= first_post_month
+            or (event_month < 0 and event_month >= -{{ var('event_months_before') }})
+        )
+        and (
+            is_treated
+            or kpi_first_go_live_on is null
+            or kpi_first_go_live_on >= next_month
+        )
+
+),
+
+final as (
+
+    select
+        initiative_id,
+        kpi_id,
+        go_live_on,
+        unit_id,
+        observed_month,
+        event_month,
+        is_treated,
+        is_post_period,
+        baseline_mean,
+        month_mean,
+        observations,
+        volume,
+        month_mean - baseline_mean as change_value
+
+    from measured
+
+)
+
+select * from final

@@ -1,0 +1,91 @@
+"""Opt-in: the same dbt project through dbt-spark (session mode) gives the same marts as DuckDB.
+
+Run with `make test-spark` (installs dbt-spark[session] with pyspark; Java 17 must be present).
+The raw schema of a full DuckDB run is exported to Parquet, registered as Spark tables, and
+`dbt build --target spark` runs in this process against a local Spark session.
+"""
+
+from __future__ import annotations
+
+import math
+import shutil
+
+import duckdb
+import pytest
+
+from assets.reports.publishing import list_tables
+from orchestration.settings import DBT_PROJECT_DIR
+
+pytestmark = pytest.mark.spark
+
+
+@pytest.fixture(scope="module")
+def spark_and_duck(built_home, tmp_path_factory):
+    pytest.importorskip("pyspark", reason="install dbt-spark[session] (make test-spark)")
+    if shutil.which("java") is None:
+        pytest.skip("Java is not installed")
+    from dbt.cli.main import dbtRunner
+    from pyspark.sql import SparkSession
+
+    tmp = tmp_path_factory.mktemp("spark")
+    spark = (
+        SparkSession.builder.master("local[2]")
+        .appName("valueledger-parity")
+        .config("spark.ui.enabled", "false")
+        .config("spark.sql.warehouse.dir", str(tmp / "warehouse"))
+        .config("spark.sql.session.timeZone", "UTC")
+        .config("spark.driver.extraJavaOptions", f"-Dderby.system.home={tmp}")
+        .enableHiveSupport()
+        .getOrCreate()
+    )
+    duck = duckdb.connect(str(built_home / "warehouse.duckdb"), read_only=True)
+    spark.sql("create database if not exists raw")
+    for _, table in list_tables(duck, ("raw",)):
+        path = tmp / "raw" / f"{table}.parquet"
+        path.parent.mkdir(exist_ok=True)
+        duck.execute(f"copy raw.{table} to '{path}' (format parquet)")
+        spark.sql(f"create table raw.{table} using parquet as select * from parquet.`{path}`")
+    result = dbtRunner().invoke(
+        [
+            "build",
+            "--target",
+            "spark",
+            "--project-dir",
+            str(DBT_PROJECT_DIR),
+            "--profiles-dir",
+            str(DBT_PROJECT_DIR),
+            "--target-path",
+            str(tmp / "target"),
+            "--log-path",
+            str(tmp / "logs"),
+        ]
+    )
+    assert result.success, f"dbt build on Spark failed: {result.exception}"
+    yield spark, duck
+    duck.close()
+    spark.stop()
+
+
+def _same(a, b) -> bool:
+    if isinstance(a, float) or isinstance(b, float):
+        if a is None or b is None:
+            return a is None and b is None
+        return math.isclose(float(a), float(b), rel_tol=1e-9, abs_tol=1e-12)
+    return a == b
+
+
+def test_every_mart_matches(spark_and_duck):
+    spark, duck = spark_and_duck
+    for schema, table in list_tables(duck, ("marts", "reports")):
+        columns = [r[0] for r in duck.execute(f"describe {schema}.{table}").fetchall()]
+        order = ", ".join(str(i + 1) for i in range(len(columns)))
+        select = ", ".join(columns)
+        left = duck.execute(f"select {select} from {schema}.{table} order by {order}").fetchall()
+        right = [
+            tuple(r)
+            for r in spark.sql(f"select {select} from {schema}.{table} order by {order}").collect()
+        ]
+        assert len(left) == len(right), f"{schema}.{table}: row counts differ"
+        for n, (l_row, r_row) in enumerate(zip(left, right, strict=True)):
+            for column, lv, rv in zip(columns, l_row, r_row, strict=True):
+                assert _same(lv, rv), f"{schema}.{table} row {n} {column}: {lv!r} != {rv!r}"
