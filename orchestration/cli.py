@@ -8,7 +8,6 @@ import os
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 from orchestration.settings import REPO_ROOT, Settings, apply_to_environ, get_settings
 
@@ -27,10 +26,18 @@ def _done(started: float) -> None:
 
 
 def _dagster_home(settings: Settings) -> None:
-    # Runs from the CLI and from `dagster dev` share one instance below the data folder.
-    home = Path(os.environ.get("DAGSTER_HOME") or settings.home / "dagster")
+    # Runs from the CLI and from `dagster dev` share one instance below the data folder; an
+    # instance the user points DAGSTER_HOME at (PostgreSQL storage...) is used as it is.
+    if os.environ.get("DAGSTER_HOME"):
+        return
+    home = (settings.home / "dagster").resolve()
     home.mkdir(parents=True, exist_ok=True)
-    os.environ["DAGSTER_HOME"] = str(home.resolve())
+    config = home / "dagster.yaml"
+    if not config.exists():
+        from orchestration.instance_storage import INSTANCE_YAML
+
+        config.write_text(INSTANCE_YAML.format(base_dir=home / "history" / "runs"), "utf-8")
+    os.environ["DAGSTER_HOME"] = str(home)
 
 
 def cmd_validate(settings: Settings) -> None:
