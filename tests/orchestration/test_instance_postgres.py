@@ -3,39 +3,21 @@
 from __future__ import annotations
 
 import shutil
-import socket
-import uuid
 
 import dagster as dg
 import pytest
 
 from orchestration.settings import REPO_ROOT
+from tests.support import PG_DOWN, postgres_up, scratch_database
 
 TEMPLATE = REPO_ROOT / "orchestration" / "instance" / "dagster.postgres.yaml"
-PG = ("127.0.0.1", 5432)
-
-
-def _pg_up() -> bool:
-    try:
-        with socket.create_connection(PG, timeout=1):
-            return True
-    except OSError:
-        return False
-
-
-pytestmark = pytest.mark.skipif(not _pg_up(), reason="PostgreSQL is not running on 127.0.0.1:5432")
+pytestmark = pytest.mark.skipif(not postgres_up(), reason=PG_DOWN)
 
 
 @pytest.fixture
 def database():
-    import psycopg
-
-    name = f"vl_dagster_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect("host=127.0.0.1 user=postgres dbname=postgres", autocommit=True) as con:
-        con.execute(f"create database {name}")
-    yield name
-    with psycopg.connect("host=127.0.0.1 user=postgres dbname=postgres", autocommit=True) as con:
-        con.execute(f"drop database {name} with (force)")
+    with scratch_database("vl_dagster") as name:
+        yield name
 
 
 @dg.op

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import socket
 import uuid
 from pathlib import Path
 
@@ -13,6 +12,7 @@ import pandas as pd
 import pytest
 
 from assets.reports.publishing import export_finance_marts, publish_copy, publish_to_postgres
+from tests.support import PG_ADMIN, PG_DOWN, postgres_up, scratch_database
 
 
 @pytest.fixture
@@ -79,29 +79,18 @@ def test_exports_have_every_mart_and_a_true_manifest(warehouse, tmp_path):
     assert parquet["value_amount"].iloc[5] == 5 * 1.0e-7 + 1 / 3
 
 
-def _pg_up() -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", 5432), timeout=1):
-            return True
-    except OSError:
-        return False
-
-
 @pytest.fixture
 def pg_database():
-    if not _pg_up():
-        pytest.skip("PostgreSQL is not running on 127.0.0.1:5432")
+    if not postgres_up():
+        pytest.skip(PG_DOWN)
     import psycopg
 
-    name = f"vl_publish_{uuid.uuid4().hex[:8]}"
     login = f"finance_{uuid.uuid4().hex[:8]}"
-    admin = "host=127.0.0.1 user=postgres dbname=postgres"
-    with psycopg.connect(admin, autocommit=True) as con:
-        con.execute(f"create database {name}")
-        con.execute(f"create role {login} login password 'pw-{login}'")
-    yield name, login
-    with psycopg.connect(admin, autocommit=True) as con:
-        con.execute(f"drop database {name} with (force)")
+    with scratch_database("vl_publish") as name:
+        with psycopg.connect(PG_ADMIN, autocommit=True) as con:
+            con.execute(f"create role {login} login password 'pw-{login}'")
+        yield name, login
+    with psycopg.connect(PG_ADMIN, autocommit=True) as con:
         con.execute(f"drop role {login}")
         con.execute("drop role if exists vl_reader_test")
 

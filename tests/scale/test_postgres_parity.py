@@ -7,41 +7,24 @@ cell by cell.
 
 from __future__ import annotations
 
-import math
 import os
-import socket
-import uuid
 
 import duckdb
 import pytest
 
 from assets.reports.publishing import copy_to_postgres, list_tables
 from orchestration.settings import DBT_PROJECT_DIR
+from tests.support import PG_DOWN, assert_same_rows, ordered_select, postgres_up, scratch_database
 
 pytestmark = pytest.mark.slow
 
 
-def _pg_up() -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", 5432), timeout=1):
-            return True
-    except OSError:
-        return False
-
-
 @pytest.fixture(scope="module")
 def pg_database():
-    if not _pg_up():
-        pytest.skip("PostgreSQL is not running on 127.0.0.1:5432")
-    import psycopg
-
-    name = f"vl_parity_{uuid.uuid4().hex[:8]}"
-    admin = "host=127.0.0.1 user=postgres dbname=postgres"
-    with psycopg.connect(admin, autocommit=True) as con:
-        con.execute(f"create database {name}")
-    yield name
-    with psycopg.connect(admin, autocommit=True) as con:
-        con.execute(f"drop database {name} with (force)")
+    if not postgres_up():
+        pytest.skip(PG_DOWN)
+    with scratch_database("vl_parity") as name:
+        yield name
 
 
 @pytest.fixture(scope="module")
@@ -84,17 +67,6 @@ def both(built_home, pg_database, tmp_path_factory):
     duck.close()
 
 
-def _same(a, b) -> bool:
-    if isinstance(a, float) or isinstance(b, float):
-        if a is None or b is None:
-            return a is None and b is None
-        a, b = float(a), float(b)
-        if math.isnan(a) or math.isnan(b):
-            return math.isnan(a) and math.isnan(b)
-        return math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-12)
-    return a == b
-
-
 def test_every_mart_matches(both):
     import psycopg
 
@@ -111,13 +83,10 @@ def test_every_mart_matches(both):
                     [schema, table],
                 ).fetchall()
             ]
-            select = ", ".join(f'"{c}"' for c in columns)
-            # Keys lead every mart's column list, so ordering by all columns pairs the rows.
-            order = ", ".join(str(i + 1) for i in range(len(columns)))
-            sql = f"select {select} from {schema}.{table} order by {order}"
-            left = duck.execute(sql).fetchall()
-            right = pg.execute(sql).fetchall()
-            assert len(left) == len(right), f"{schema}.{table}: row counts differ"
-            for n, (l_row, r_row) in enumerate(zip(left, right, strict=True)):
-                for column, lv, rv in zip(columns, l_row, r_row, strict=True):
-                    assert _same(lv, rv), f"{schema}.{table} row {n} {column}: {lv!r} != {rv!r}"
+            sql = ordered_select(schema, table, columns)
+            assert_same_rows(
+                f"{schema}.{table}",
+                columns,
+                duck.execute(sql).fetchall(),
+                pg.execute(sql).fetchall(),
+            )

@@ -7,7 +7,6 @@ The raw schema of a full DuckDB run is exported to Parquet, registered as Spark 
 
 from __future__ import annotations
 
-import math
 import shutil
 
 import duckdb
@@ -15,6 +14,7 @@ import pytest
 
 from assets.reports.publishing import list_tables
 from orchestration.settings import DBT_PROJECT_DIR
+from tests.support import assert_same_rows, ordered_select
 
 pytestmark = pytest.mark.spark
 
@@ -66,26 +66,10 @@ def spark_and_duck(built_home, tmp_path_factory):
     spark.stop()
 
 
-def _same(a, b) -> bool:
-    if isinstance(a, float) or isinstance(b, float):
-        if a is None or b is None:
-            return a is None and b is None
-        return math.isclose(float(a), float(b), rel_tol=1e-9, abs_tol=1e-12)
-    return a == b
-
-
 def test_every_mart_matches(spark_and_duck):
     spark, duck = spark_and_duck
     for schema, table in list_tables(duck, ("marts", "reports")):
         columns = [r[0] for r in duck.execute(f"describe {schema}.{table}").fetchall()]
-        order = ", ".join(str(i + 1) for i in range(len(columns)))
-        select = ", ".join(columns)
-        left = duck.execute(f"select {select} from {schema}.{table} order by {order}").fetchall()
-        right = [
-            tuple(r)
-            for r in spark.sql(f"select {select} from {schema}.{table} order by {order}").collect()
-        ]
-        assert len(left) == len(right), f"{schema}.{table}: row counts differ"
-        for n, (l_row, r_row) in enumerate(zip(left, right, strict=True)):
-            for column, lv, rv in zip(columns, l_row, r_row, strict=True):
-                assert _same(lv, rv), f"{schema}.{table} row {n} {column}: {lv!r} != {rv!r}"
+        left = duck.execute(ordered_select(schema, table, columns)).fetchall()
+        right = [tuple(r) for r in spark.sql(ordered_select(schema, table, columns, "`")).collect()]
+        assert_same_rows(f"{schema}.{table}", columns, left, right)
