@@ -39,12 +39,13 @@ def spark_and_duck(built_home, tmp_path_factory):
         .getOrCreate()
     )
     duck = duckdb.connect(str(built_home / "warehouse.duckdb"), read_only=True)
-    spark.sql("create database if not exists raw")
-    for _, table in list_tables(duck, ("raw",)):
-        path = tmp / "raw" / f"{table}.parquet"
+    # Every schema dbt reads from: evidence and registry (raw), evidence gate results (quality).
+    for schema, table in list_tables(duck, ("raw", "quality")):
+        spark.sql(f"create database if not exists {schema}")
+        path = tmp / schema / f"{table}.parquet"
         path.parent.mkdir(exist_ok=True)
-        duck.execute(f"copy raw.{table} to '{path}' (format parquet)")
-        spark.sql(f"create table raw.{table} using parquet as select * from parquet.`{path}`")
+        duck.execute(f"copy {schema}.{table} to '{path}' (format parquet)")
+        spark.sql(f"create table {schema}.{table} using parquet as select * from parquet.`{path}`")
     result = dbtRunner().invoke(
         [
             "build",

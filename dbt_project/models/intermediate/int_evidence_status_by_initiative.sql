@@ -111,11 +111,11 @@ counted as (
         initiative_id,
         sum(case when check_status = 'fail' then 1 else 0 end) as n_checks_failed,
         sum(case when check_status = 'warn' then 1 else 0 end) as n_checks_warned,
-        {{ dbt.listagg(
-            "case when check_status = 'fail' then check_name end", "', '", "order by check_name"
+        {{ text_list(
+            "case when check_status = 'fail' then check_name end", "check_name"
         ) }} as failed_checks,
-        {{ dbt.listagg(
-            "case when check_status = 'warn' then check_name end", "', '", "order by check_name"
+        {{ text_list(
+            "case when check_status = 'warn' then check_name end", "check_name"
         ) }} as warned_checks
     from checks_by_initiative
     group by initiative_id

@@ -245,10 +245,10 @@ kpi_summary as (
             as expected_value_amount,
         sum(ci_low * money_per_change_over_horizon) as expected_value_low_amount,
         sum(ci_high * money_per_change_over_horizon) as expected_value_high_amount,
-        {{ dbt.listagg(
-            "case when evidence_verdict = 'harmful' then kpi_name end", "', '", "order by kpi_name"
+        {{ text_list(
+            "case when evidence_verdict = 'harmful' then kpi_name end", "kpi_name"
         ) }} as harmful_kpis,
-        {{ dbt.listagg("kpi_name", "', '", "order by kpi_name") }} as kpi_names
+        {{ text_list("kpi_name", "kpi_name") }} as kpi_names
 
     from kpi_outlook
     group by initiative_id

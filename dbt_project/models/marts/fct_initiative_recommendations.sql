@@ -35,13 +35,13 @@ check_summary as (
         max(
             case when check_name = 'best_case_pays' and check_status = 'fail' then 1 else 0 end
         ) = 1 as is_best_case_short,
-        {{ dbt.listagg(
+        {{ text_list(
             "case when check_kind = 'gate' and check_status != 'pass' then check_note end",
-            "' '",
-            "order by check_name"
+            "check_name",
+            "' '"
         ) }} as unmet_notes,
-        {{ dbt.listagg(
-            "case when check_kind = 'gate' then check_label end", "', '", "order by check_name"
+        {{ text_list(
+            "case when check_kind = 'gate' then check_label end", "check_name"
         ) }} as gate_labels,
         max(case when check_name = 'no_harm' then check_note end) as harm_note,
         max(case when check_name = 'best_case_pays' then check_note end) as best_case_note
