@@ -406,9 +406,45 @@ figures as (
 
 -- Every value figure carries the evidence status of its initiative (docs/quality.md):
 -- a failing initiative is shown as unverified, never silently reported.
-final as (
+evidenced as (
 
     {{ with_evidence_status('figures') }}
+
+),
+
+signoffs as (
+
+    select * from {{ ref('int_signoffs_latest') }}
+    where kpi_id is not null and period = 'to_date'
+
+),
+
+-- The evidence ladder of the attributed value to date (docs/method.md).
+final as (
+
+    select
+        evidenced.*,
+        {{ evidence_ladder_columns(
+            evidence_rank_measured(
+                'evidenced.naive_change',
+                'evidenced.evidence_verdict',
+                'evidenced.is_evidence_verified',
+                'evidenced.has_pre_trend',
+            ),
+            'evidenced.attributed_value_amount',
+            'initiative_kpis.is_cash',
+            'signoffs',
+        ) }}
+
+    from evidenced
+    left join initiative_kpis
+        on
+            evidenced.initiative_id = initiative_kpis.initiative_id
+            and evidenced.kpi_id = initiative_kpis.kpi_id
+    left join signoffs
+        on
+            evidenced.initiative_id = signoffs.initiative_id
+            and evidenced.kpi_id = signoffs.kpi_id
 
 )
 

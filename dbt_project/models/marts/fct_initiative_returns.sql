@@ -174,9 +174,16 @@ figures as (
 
 -- Every value figure carries the evidence status of its initiative (docs/quality.md):
 -- a failing initiative is shown as unverified, never silently reported.
-final as (
+evidenced as (
 
     {{ with_evidence_status('figures') }}
+
+),
+
+-- The evidence ladder of the attributed value to date: its weakest KPI (docs/method.md).
+final as (
+
+    {{ with_initiative_evidence_ladder('evidenced', 'attributed_value_to_date_amount', 'to_date') }}
 
 )
 

@@ -280,9 +280,16 @@ figures as (
 
 -- Every value figure carries the evidence status of its initiative (docs/quality.md):
 -- a failing initiative is shown as unverified, never silently reported.
-final as (
+evidenced as (
 
     {{ with_evidence_status('figures') }}
+
+),
+
+-- The evidence ladder of the attributed value of the month: its weakest KPI (docs/method.md).
+final as (
+
+    {{ with_initiative_evidence_ladder('evidenced', 'attributed_value_amount', 'month') }}
 
 )
 

@@ -256,9 +256,29 @@ figures as (
 
 -- Every value figure carries the evidence status of its initiative (docs/quality.md):
 -- a failing initiative is shown as unverified, never silently reported.
-final as (
+evidenced as (
 
     {{ with_evidence_status('figures', with_note=true) }}
+
+),
+
+-- The evidence ladder of the KPI's attributed value to date, as in the effects mart.
+final as (
+
+    select
+        evidenced.*,
+        effects.signed_off_by,
+        effects.signed_off_at,
+        effects.signed_off_amount,
+        cast(coalesce(effects.evidence_rank, 1) as integer) as evidence_rank,
+        coalesce(effects.evidence_level, 'target only') as evidence_level,
+        coalesce(effects.signoff_status, 'none') as signoff_status
+
+    from evidenced
+    left join effects
+        on
+            evidenced.initiative_id = effects.initiative_id
+            and evidenced.kpi_id = effects.kpi_id
 
 )
 
