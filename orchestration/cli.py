@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 
+from orchestration.ladder_cli import register as register_ladder
 from orchestration.settings import REPO_ROOT, Settings, apply_to_environ, get_settings
 
 
@@ -261,6 +262,7 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("ui", help="start the Dagster UI (dagster dev)")
     sub.add_parser("summary", help="print the portfolio summary of the last run")
     sub.add_parser("report", help="rebuild the HTML value report from the current warehouse")
+    register_ladder(sub)
     args = parser.parse_args(argv)
 
     try:
@@ -278,6 +280,8 @@ def main(argv: list[str] | None = None) -> int:
             print_summary(settings)
         elif args.command == "report":
             cmd_report(settings)
+        elif hasattr(args, "handler"):
+            args.handler(settings, args)
     except (CliError, ValueError, OSError, subprocess.CalledProcessError) as exc:
         print(f"valueledger {args.command}: error: {exc}", file=sys.stderr)
         return 1

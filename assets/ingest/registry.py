@@ -6,6 +6,7 @@ import pandas as pd
 from orchestration.resources import Inputs, Warehouse
 from sources.contracts import RAW_SCHEMA
 from sources.portfolio.registry import load_registry
+from sources.portfolio.signoffs import load_signoffs, signoffs_path
 from sources.portfolio.tables import PORTFOLIO_COLUMNS, portfolio_tables
 
 GROUP = "ingest"
@@ -39,7 +40,8 @@ registry_file = dg.AssetSpec(
 def portfolio_registry(context: dg.AssetExecutionContext, warehouse: Warehouse, inputs: Inputs):
     """Validate the registry and replace the raw.portfolio_* tables in one transaction."""
     registry = load_registry(inputs.registry_path)
-    tables = portfolio_tables(registry)
+    signoffs = load_signoffs(signoffs_path(inputs.registry_path), registry)
+    tables = portfolio_tables(registry, signoffs)
     with warehouse.connect() as con:
         con.execute(f"create schema if not exists {RAW_SCHEMA}")
         con.execute("begin transaction")

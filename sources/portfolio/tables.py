@@ -7,6 +7,7 @@ every run (the registry is the source of truth; dbt snapshots keep its history).
 from __future__ import annotations
 
 from sources.portfolio.registry import GATES, Registry
+from sources.portfolio.signoffs import SIGNOFF_COLUMNS, Signoff, signoff_rows
 
 # Column order of each table; the loader creates the tables from these.
 PORTFOLIO_COLUMNS: dict[str, dict[str, str]] = {
@@ -87,12 +88,16 @@ PORTFOLIO_COLUMNS: dict[str, dict[str, str]] = {
         "data_starts_on": "date",
         "discount_rate": "double",
     },
+    # Finance sign-offs of value figures (sources/portfolio/signoffs.csv), one row per line.
+    "portfolio_signoffs": SIGNOFF_COLUMNS,
 }
 
 STAGE_ORDER = {"idea": 1, "poc": 2, "pilot": 3, "production": 4, "scaled": 5, "killed": 6}
 
 
-def portfolio_tables(reg: Registry) -> dict[str, list[dict]]:
+def portfolio_tables(
+    reg: Registry, signoffs: list[tuple[int, Signoff]] = ()
+) -> dict[str, list[dict]]:
     initiatives, stages, kpis, rollout, blockers, gates = [], [], [], [], [], []
     for ini in reg.initiatives:
         m = reg.measurement_for(ini)
@@ -201,6 +206,7 @@ def portfolio_tables(reg: Registry) -> dict[str, list[dict]]:
                 "discount_rate": reg.portfolio.discount_rate,
             }
         ],
+        "portfolio_signoffs": signoff_rows(list(signoffs)),
     }
     assert tables.keys() == PORTFOLIO_COLUMNS.keys()
     return tables

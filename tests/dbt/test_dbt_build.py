@@ -95,6 +95,7 @@ def test_source_names_match_dagster_asset_keys(built):
                 "blockers",
                 "gate_criteria",
                 "settings",
+                "signoffs",
             )
         ),
         # Results of the evidence gates (assets/quality), written before dbt runs.

@@ -93,30 +93,9 @@ figures as (
 
 -- Every value figure carries the evidence status of its initiative (docs/quality.md):
 -- a failing initiative is shown as unverified, never silently reported.
-initiative_evidence as (
-
-    select
-        initiative_id,
-        evidence_status,
-        is_evidence_verified,
-        evidence_note
-    from {{ ref('int_evidence_status_by_initiative') }}
-
-),
-
 final as (
 
-    select
-        figures.*,
-        coalesce(initiative_evidence.evidence_status, 'fail') as evidence_status,
-        coalesce(initiative_evidence.is_evidence_verified, false) as is_evidence_verified,
-        coalesce(
-            initiative_evidence.evidence_note, 'unverified: no evidence status'
-        ) as evidence_note
-
-    from figures
-    left join initiative_evidence
-        on figures.initiative_id = initiative_evidence.initiative_id
+    {{ with_evidence_status('figures', with_note=true) }}
 
 )
 

@@ -406,26 +406,45 @@ figures as (
 
 -- Every value figure carries the evidence status of its initiative (docs/quality.md):
 -- a failing initiative is shown as unverified, never silently reported.
-initiative_evidence as (
+evidenced as (
 
-    select
-        initiative_id,
-        evidence_status,
-        is_evidence_verified
-    from {{ ref('int_evidence_status_by_initiative') }}
+    {{ with_evidence_status('figures') }}
 
 ),
 
+signoffs as (
+
+    select * from {{ ref('int_signoffs_latest') }}
+    where kpi_id is not null and period = 'to_date'
+
+),
+
+-- The evidence ladder of the attributed value to date (docs/method.md).
 final as (
 
     select
-        figures.*,
-        coalesce(initiative_evidence.evidence_status, 'fail') as evidence_status,
-        coalesce(initiative_evidence.is_evidence_verified, false) as is_evidence_verified
+        evidenced.*,
+        {{ evidence_ladder_columns(
+            evidence_rank_measured(
+                'evidenced.naive_change',
+                'evidenced.evidence_verdict',
+                'evidenced.is_evidence_verified',
+                'evidenced.has_pre_trend',
+            ),
+            'evidenced.attributed_value_amount',
+            'initiative_kpis.is_cash',
+            'signoffs',
+        ) }}
 
-    from figures
-    left join initiative_evidence
-        on figures.initiative_id = initiative_evidence.initiative_id
+    from evidenced
+    left join initiative_kpis
+        on
+            evidenced.initiative_id = initiative_kpis.initiative_id
+            and evidenced.kpi_id = initiative_kpis.kpi_id
+    left join signoffs
+        on
+            evidenced.initiative_id = signoffs.initiative_id
+            and evidenced.kpi_id = signoffs.kpi_id
 
 )
 

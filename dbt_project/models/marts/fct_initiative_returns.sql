@@ -174,26 +174,16 @@ figures as (
 
 -- Every value figure carries the evidence status of its initiative (docs/quality.md):
 -- a failing initiative is shown as unverified, never silently reported.
-initiative_evidence as (
+evidenced as (
 
-    select
-        initiative_id,
-        evidence_status,
-        is_evidence_verified
-    from {{ ref('int_evidence_status_by_initiative') }}
+    {{ with_evidence_status('figures') }}
 
 ),
 
+-- The evidence ladder of the attributed value to date: its weakest KPI (docs/method.md).
 final as (
 
-    select
-        figures.*,
-        coalesce(initiative_evidence.evidence_status, 'fail') as evidence_status,
-        coalesce(initiative_evidence.is_evidence_verified, false) as is_evidence_verified
-
-    from figures
-    left join initiative_evidence
-        on figures.initiative_id = initiative_evidence.initiative_id
+    {{ with_initiative_evidence_ladder('evidenced', 'attributed_value_to_date_amount', 'to_date') }}
 
 )
 

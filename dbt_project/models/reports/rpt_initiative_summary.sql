@@ -256,30 +256,29 @@ figures as (
 
 -- Every value figure carries the evidence status of its initiative (docs/quality.md):
 -- a failing initiative is shown as unverified, never silently reported.
-initiative_evidence as (
+evidenced as (
 
-    select
-        initiative_id,
-        evidence_status,
-        is_evidence_verified,
-        evidence_note
-    from {{ ref('int_evidence_status_by_initiative') }}
+    {{ with_evidence_status('figures', with_note=true) }}
 
 ),
 
+-- The evidence ladder of the KPI's attributed value to date, as in the effects mart.
 final as (
 
     select
-        figures.*,
-        coalesce(initiative_evidence.evidence_status, 'fail') as evidence_status,
-        coalesce(initiative_evidence.is_evidence_verified, false) as is_evidence_verified,
-        coalesce(
-            initiative_evidence.evidence_note, 'unverified: no evidence status'
-        ) as evidence_note
+        evidenced.*,
+        effects.signed_off_by,
+        effects.signed_off_at,
+        effects.signed_off_amount,
+        cast(coalesce(effects.evidence_rank, 1) as integer) as evidence_rank,
+        coalesce(effects.evidence_level, 'target only') as evidence_level,
+        coalesce(effects.signoff_status, 'none') as signoff_status
 
-    from figures
-    left join initiative_evidence
-        on figures.initiative_id = initiative_evidence.initiative_id
+    from evidenced
+    left join effects
+        on
+            evidenced.initiative_id = effects.initiative_id
+            and evidenced.kpi_id = effects.kpi_id
 
 )
 
