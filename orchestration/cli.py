@@ -10,6 +10,7 @@ import sys
 import time
 from pathlib import Path
 
+from orchestration import plan_rollout
 from orchestration.settings import REPO_ROOT, Settings, apply_to_environ, get_settings
 
 
@@ -254,6 +255,7 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("ui", help="start the Dagster UI (dagster dev)")
     sub.add_parser("summary", help="print the portfolio summary of the last run")
     sub.add_parser("report", help="rebuild the HTML value report from the current warehouse")
+    plan_rollout.add_parser(sub)
     args = parser.parse_args(argv)
 
     try:
@@ -271,6 +273,8 @@ def main(argv: list[str] | None = None) -> int:
             print_summary(settings)
         elif args.command == "report":
             cmd_report(settings)
+        elif args.command == "plan-rollout":
+            plan_rollout.run(settings, args)
     except (CliError, ValueError, OSError, subprocess.CalledProcessError) as exc:
         print(f"valueledger {args.command}: error: {exc}", file=sys.stderr)
         return 1
