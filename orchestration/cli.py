@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 
+from orchestration import plan_rollout
 from orchestration.ladder_cli import register as register_ladder
 from orchestration.settings import REPO_ROOT, Settings, apply_to_environ, get_settings
 
@@ -263,6 +264,7 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("summary", help="print the portfolio summary of the last run")
     sub.add_parser("report", help="rebuild the HTML value report from the current warehouse")
     register_ladder(sub)
+    plan_rollout.add_parser(sub)
     args = parser.parse_args(argv)
 
     try:
@@ -280,7 +282,7 @@ def main(argv: list[str] | None = None) -> int:
             print_summary(settings)
         elif args.command == "report":
             cmd_report(settings)
-        elif hasattr(args, "handler"):
+        else:  # subcommands in their own modules (plan-rollout, sign-off, target-check)
             args.handler(settings, args)
     except (CliError, ValueError, OSError, subprocess.CalledProcessError) as exc:
         print(f"valueledger {args.command}: error: {exc}", file=sys.stderr)

@@ -15,6 +15,8 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from sources.portfolio.plans import RolloutPlan, rollout_plan_problems
+
 STAGES = ("idea", "poc", "pilot", "production", "scaled")
 TERMINAL_STAGE = "killed"
 Stage = Literal["idea", "poc", "pilot", "production", "scaled", "killed"]
@@ -240,6 +242,8 @@ class Initiative(Strict):
     budget: Budget
     kpis: list[InitiativeKpi] = Field(default_factory=list)
     rollout: list[Rollout] = Field(default_factory=list)
+    # A randomised rollout designed before go-live (valueledger plan-rollout); none: not randomised
+    rollout_plan: RolloutPlan | None = None
     measurement: MeasurementOverride = Field(default_factory=MeasurementOverride)
     discipline: DisciplineOverride = Field(default_factory=DisciplineOverride)
     gate_criteria: dict[Gate, GateCriteria] = Field(default_factory=dict)
@@ -380,7 +384,7 @@ def _cross_checks(reg: Registry) -> list[str]:
         for n, b in enumerate(ini.blockers):
             if b.resolved_on is not None and b.resolved_on < b.raised_on:
                 problems.append(f"{where}, field 'blockers[{n}].resolved_on': before it was raised")
-    return problems
+    return problems + rollout_plan_problems(reg)
 
 
 def parse_registry(text: str, path: Path | str = "<registry>") -> Registry:

@@ -6,6 +6,7 @@ every run (the registry is the source of truth; dbt snapshots keep its history).
 
 from __future__ import annotations
 
+from sources.portfolio.plans import RolloutPlan
 from sources.portfolio.registry import GATES, Registry
 from sources.portfolio.signoffs import SIGNOFF_COLUMNS, Signoff, signoff_rows
 
@@ -82,6 +83,35 @@ PORTFOLIO_COLUMNS: dict[str, dict[str, str]] = {
         "criterion": "varchar",
         "threshold": "double",
     },
+    # The randomised rollout plan per initiative (sources/portfolio/plans.py), one row each, and
+    # its units: wave and planned go-live, or a planned control (no wave).
+    "portfolio_rollout_plans": {
+        "initiative_id": "varchar",
+        "plan_method": "varchar",
+        "plan_seed": "bigint",
+        "planned_on": "date",
+        "kpi_id": "varchar",
+        "size_buckets": "integer",
+        "n_strata": "integer",
+        "n_waves": "integer",
+        "n_planned_units": "integer",
+        "n_planned_controls": "integer",
+        "mde_estimator": "varchar",
+        "mde_value": "double",
+        "mde_relative": "double",
+        "mde_standard_error": "double",
+        "mde_degrees_of_freedom": "double",
+        "mde_alpha": "double",
+        "mde_power": "double",
+        "mde_end_month": "date",
+    },
+    "portfolio_rollout_plan_units": {
+        "initiative_id": "varchar",
+        "unit_id": "varchar",
+        "stratum": "varchar",
+        "wave_number": "integer",
+        "planned_go_live_on": "date",
+    },
     "portfolio_settings": {
         "portfolio_name": "varchar",
         "currency": "varchar",
@@ -95,11 +125,63 @@ PORTFOLIO_COLUMNS: dict[str, dict[str, str]] = {
 STAGE_ORDER = {"idea": 1, "poc": 2, "pilot": 3, "production": 4, "scaled": 5, "killed": 6}
 
 
+def _plan_rows(initiative_id: str, plan: RolloutPlan) -> tuple[dict, list[dict]]:
+    stratum_of = {u: name for name, members in plan.strata.items() for u in members}
+    units = [
+        {
+            "initiative_id": initiative_id,
+            "unit_id": u,
+            "stratum": stratum_of.get(u),
+            "wave_number": w.wave,
+            "planned_go_live_on": w.go_live,
+        }
+        for w in plan.waves
+        for u in w.units
+    ]
+    units += [
+        {
+            "initiative_id": initiative_id,
+            "unit_id": u,
+            "stratum": None,
+            "wave_number": None,
+            "planned_go_live_on": None,
+        }
+        for u in plan.controls
+    ]
+    mde = plan.mde
+    row = {
+        "initiative_id": initiative_id,
+        "plan_method": plan.method,
+        "plan_seed": plan.seed,
+        "planned_on": plan.planned_on,
+        "kpi_id": plan.kpi_id,
+        "size_buckets": plan.size_buckets,
+        "n_strata": len(plan.strata),
+        "n_waves": len(plan.waves),
+        "n_planned_units": sum(len(w.units) for w in plan.waves),
+        "n_planned_controls": len(plan.controls),
+        "mde_estimator": mde.estimator,
+        "mde_value": mde.value,
+        "mde_relative": mde.relative,
+        "mde_standard_error": mde.standard_error,
+        "mde_degrees_of_freedom": mde.degrees_of_freedom,
+        "mde_alpha": mde.alpha,
+        "mde_power": mde.power,
+        "mde_end_month": mde.end_month,
+    }
+    return row, units
+
+
 def portfolio_tables(
     reg: Registry, signoffs: list[tuple[int, Signoff]] = ()
 ) -> dict[str, list[dict]]:
     initiatives, stages, kpis, rollout, blockers, gates = [], [], [], [], [], []
+    plans, plan_units = [], []
     for ini in reg.initiatives:
+        if ini.rollout_plan is not None:
+            plan, plan_unit_rows = _plan_rows(ini.initiative_id, ini.rollout_plan)
+            plans.append(plan)
+            plan_units += plan_unit_rows
         m = reg.measurement_for(ini)
         d = reg.discipline_for(ini)
         initiatives.append(
@@ -198,6 +280,8 @@ def portfolio_tables(
         ],
         "portfolio_blockers": blockers,
         "portfolio_gate_criteria": gates,
+        "portfolio_rollout_plans": plans,
+        "portfolio_rollout_plan_units": plan_units,
         "portfolio_settings": [
             {
                 "portfolio_name": reg.portfolio.name,

@@ -94,6 +94,8 @@ def test_source_names_match_dagster_asset_keys(built):
                 "kpis",
                 "blockers",
                 "gate_criteria",
+                "rollout_plans",
+                "rollout_plan_units",
                 "settings",
                 "signoffs",
             )

@@ -24,6 +24,12 @@ blockers as (
 
 ),
 
+rollout_plans as (
+
+    select * from {{ ref('int_rollout_plans_compared') }}
+
+),
+
 rollout_summary as (
 
     select
@@ -77,9 +83,16 @@ figures as (
         initiatives.min_observations,
         rollout_summary.first_go_live_on,
         rollout_summary.last_go_live_on,
+        rollout_plans.is_rollout_as_planned,
+        rollout_plans.plan_kpi_id as rollout_plan_kpi_id,
+        rollout_plans.mde_value as rollout_plan_mde_value,
+        rollout_plans.mde_relative as rollout_plan_mde_relative,
         cast(coalesce(rollout_summary.n_units_rolled_out, 0) as integer) as n_units_rolled_out,
         cast(coalesce(kpi_summary.n_kpis, 0) as integer) as n_kpis,
-        cast(coalesce(blocker_summary.n_open_blockers, 0) as integer) as n_open_blockers
+        cast(coalesce(blocker_summary.n_open_blockers, 0) as integer) as n_open_blockers,
+        -- Randomised: a registry rollout plan exists and the go-lives so far follow it.
+        rollout_plans.initiative_id is not null as has_rollout_plan,
+        coalesce(rollout_plans.is_rollout_as_planned, false) as is_rollout_randomised
 
     from initiatives
     left join rollout_summary
@@ -88,6 +101,8 @@ figures as (
         on initiatives.initiative_id = kpi_summary.initiative_id
     left join blocker_summary
         on initiatives.initiative_id = blocker_summary.initiative_id
+    left join rollout_plans
+        on initiatives.initiative_id = rollout_plans.initiative_id
 
 ),
 

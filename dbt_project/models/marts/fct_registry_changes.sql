@@ -2,6 +2,8 @@
 -- go-live dates, gate thresholds, budgets and settings since the snapshots began, one row per
 -- item x attribute x change: what changed, from, to, and when (the build that saw it, UTC).
 -- is_after_go_live: the change was seen on or after the initiative's first go-live.
+-- is_post_hoc: a pre-registered item (target, gate threshold, rollout plan's MDE) changed after
+-- go-live, when it was frozen (docs/method.md, Rollout design and pre-registration).
 -- Reads the registry snapshots, which need Delta tables on Spark: not built there.
 {{ config(enabled=target.type != 'spark') }}
 
@@ -52,6 +54,14 @@ changes as (
         ]
     ) }}
 
+    union all
+
+    {{ snapshot_changes(
+        ref('snap_portfolio__rollout_plans'), ['initiative_id'], "'rollout_plan'",
+        'rollout plan',
+        ['kpi_id', 'plan_seed', 'n_waves', 'mde_value', 'mde_relative', 'mde_alpha', 'mde_power']
+    ) }}
+
 ),
 
 final as (
@@ -69,7 +79,18 @@ final as (
         initiatives.first_go_live_on,
         coalesce(
             cast(changes.changed_at as date) >= initiatives.first_go_live_on, false
-        ) as is_after_go_live
+        ) as is_after_go_live,
+        coalesce(
+            cast(changes.changed_at as date) >= initiatives.first_go_live_on
+            and (
+                changes.change_subject in ('gate criterion', 'rollout plan')
+                or (
+                    changes.change_subject = 'kpi target'
+                    and changes.attribute in ('direction', 'target_type', 'target_change')
+                )
+            ),
+            false
+        ) as is_post_hoc
 
     from changes
     left join initiatives

@@ -168,6 +168,7 @@ joined as (
         initiatives.currency,
         latest_value_month.roi,
         initiatives.n_units_rolled_out,
+        initiatives.is_rollout_randomised,
         effect_intervals.attributed_change_relative,
         effect_intervals.evidence_verdict,
         effect_intervals.has_pre_trend,
