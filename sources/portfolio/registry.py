@@ -31,12 +31,14 @@ SLUG = r"^[a-z0-9][a-z0-9_-]*$"
 class RegistryError(ValueError):
     """The registry cannot be used; the message lists every problem found."""
 
+    what = "the portfolio registry"
+
     def __init__(self, path: Path | str, problems: list[str]):
         self.path = str(path)
         self.problems = problems
         listing = "\n".join(f"  - {p}" for p in problems)
         super().__init__(
-            f"{self.path}: {len(problems)} problem(s) in the portfolio registry; "
+            f"{self.path}: {len(problems)} problem(s) in {self.what}; "
             f"fix them in the file and run again:\n{listing}"
         )
 

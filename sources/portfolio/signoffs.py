@@ -17,7 +17,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from sources.portfolio.registry import SLUG, Registry
+from sources.portfolio.registry import SLUG, Registry, RegistryError
 
 FILE_NAME = "signoffs.csv"
 ALL_KPIS = "all"
@@ -52,16 +52,10 @@ SIGNOFF_COLUMNS: dict[str, str] = {
 }
 
 
-class SignoffError(ValueError):
+class SignoffError(RegistryError):
     """The sign-off file cannot be used; the message names file, line and field of each problem."""
 
-    def __init__(self, path: Path | str, problems: list[str]):
-        self.path = str(path)
-        self.problems = problems
-        listing = "\n".join(f"  - {p}" for p in problems)
-        super().__init__(
-            f"{self.path}: {len(problems)} problem(s) in the sign-off records:\n{listing}"
-        )
+    what = "the sign-off records"
 
 
 class Signoff(BaseModel):

@@ -7,6 +7,7 @@ The raw schema of a full DuckDB run is exported to Parquet, registered as Spark 
 
 from __future__ import annotations
 
+import json
 import shutil
 
 import duckdb
@@ -62,14 +63,21 @@ def spark_and_duck(built_home, tmp_path_factory):
         ]
     )
     assert result.success, f"dbt build on Spark failed: {result.exception}"
-    yield spark, duck
+    manifest = json.loads((tmp / "target" / "manifest.json").read_text())
+    disabled = {node["name"] for nodes in manifest["disabled"].values() for node in nodes}
+    yield spark, duck, disabled
     duck.close()
     spark.stop()
 
 
 def test_every_mart_matches(spark_and_duck):
-    spark, duck = spark_and_duck
+    spark, duck, disabled = spark_and_duck
+    # Snapshots need a Delta/Hudi table format (merge), which plain local Spark lacks: the
+    # goalpost audit and the models on it are disabled there (docs/scaling.md).
+    assert disabled, "expected the snapshot-based models to be disabled on Spark"
     for schema, table in list_tables(duck, ("marts", "reports")):
+        if table in disabled:
+            continue
         columns = [r[0] for r in duck.execute(f"describe {schema}.{table}").fetchall()]
         left = duck.execute(ordered_select(schema, table, columns)).fetchall()
         right = [tuple(r) for r in spark.sql(ordered_select(schema, table, columns, "`")).collect()]
