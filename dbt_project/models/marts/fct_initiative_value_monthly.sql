@@ -149,7 +149,9 @@ monthly as (
             as attributed_capacity_value_amount,
         coalesce(monthly_cost.cost_amount, 0) as cost_amount,
         -- Monthly discounting at the annual rate, from the initiative's first month.
-        1.0 / power(1.0 + settings.discount_rate, spine.month_index / 12.0) as discount_factor
+        1.0 / power(
+            1.0 + settings.discount_rate, cast(spine.month_index as {{ type_double() }}) / 12
+        ) as discount_factor
 
     from spine
     inner join initiatives
