@@ -97,12 +97,11 @@ recent_shares as (
 
     select
         *,
-        sum(case when is_recent then treated_observations else 0 end) over (
-            partition by initiative_id, kpi_id, evaluated_month, go_live_on
-        )
-        / sum(case when is_recent then treated_observations else 0 end) over (
-            partition by initiative_id, kpi_id, evaluated_month
-        ) as cohort_share
+        sum(case when is_recent then treated_observations else 0 end)
+            over (partition by initiative_id, kpi_id, evaluated_month, go_live_on)
+        / sum(case when is_recent then treated_observations else 0 end)
+            over (partition by initiative_id, kpi_id, evaluated_month)
+            as cohort_share
 
     from cohort_totals
     where n_windows = 2
@@ -216,6 +215,17 @@ variance as (
 
 ),
 
+favourable as (
+
+    select
+        initiative_id,
+        kpi_id,
+        case when direction = 'increase' then 1 else -1 end as sign
+
+    from initiative_kpis
+
+),
+
 tested as (
 
     select
@@ -239,13 +249,7 @@ tested as (
             levels.initiative_id = variance.initiative_id
             and levels.kpi_id = variance.kpi_id
             and levels.evaluated_month = variance.evaluated_month
-    inner join (
-        select
-            initiative_id,
-            kpi_id,
-            case when direction = 'increase' then 1 else -1 end as sign
-        from initiative_kpis
-    ) as favourable
+    inner join favourable
         on
             levels.initiative_id = favourable.initiative_id
             and levels.kpi_id = favourable.kpi_id

@@ -140,20 +140,24 @@ heterogeneity as (
 
 ),
 
-prior as (
+prior_fit as (
 
     select
         heterogeneity.n_in_fit,
         heterogeneity.tau_squared,
         sum(
             gated.relative_effect
-            / (gated.relative_standard_error * gated.relative_standard_error
-            + heterogeneity.tau_squared)
+            / (
+                gated.relative_standard_error * gated.relative_standard_error
+                + heterogeneity.tau_squared
+            )
         )
         / sum(
             1.0
-            / (gated.relative_standard_error * gated.relative_standard_error
-            + heterogeneity.tau_squared)
+            / (
+                gated.relative_standard_error * gated.relative_standard_error
+                + heterogeneity.tau_squared
+            )
         ) as prior_mean
 
     from gated
@@ -169,16 +173,18 @@ shrunk as (
 
     select
         gated.*,
-        prior.n_in_fit,
-        prior.prior_mean,
-        prior.tau_squared,
-        prior.tau_squared
-        / (prior.tau_squared + gated.relative_standard_error * gated.relative_standard_error)
-            as shrinkage_weight
+        prior_fit.n_in_fit,
+        prior_fit.prior_mean,
+        prior_fit.tau_squared,
+        prior_fit.tau_squared
+        / (
+            prior_fit.tau_squared
+            + gated.relative_standard_error * gated.relative_standard_error
+        ) as shrinkage_weight
 
     from gated
-    left join prior
-        on prior.tau_squared is not null
+    left join prior_fit
+        on prior_fit.tau_squared is not null
 
 ),
 
