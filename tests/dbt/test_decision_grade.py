@@ -263,6 +263,7 @@ def test_a_decaying_effect_is_one_incident_and_a_stable_one_none(warehouse):
     assert row["detected_month"].date() == MONTHS[GO_LIVE_INDEX + 8]
     assert row["earlier_favourable_change"] == pytest.approx(5, abs=0.5)
     assert row["t_statistic"] < -row["critical_value"]
+    assert row["is_open"] and pd.isna(row["cleared_month"])  # the effect never comes back
     assert (incidents["panel"] == "stable").sum() == 0
 
 

@@ -18,6 +18,8 @@ from typing import Any
 
 import duckdb
 
+from assets.reports.html.decision_grade import DecisionGrade, load_decision_grade
+
 STAGES = ("idea", "poc", "pilot", "production", "scaled", "killed")
 IN_PRODUCTION = ("production", "scaled")
 STATUS_RANK = {"pass": 0, "warn": 1, "fail": 2}
@@ -66,6 +68,7 @@ class ReportData:
     headline_monthly: list[dict] = field(default_factory=list)
     recommendations: dict[str, dict] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    decision_grade: DecisionGrade = field(default_factory=DecisionGrade)
 
     def initiative(self, initiative_id: str) -> dict:
         return next(i for i in self.initiatives if i["initiative_id"] == initiative_id)
@@ -572,4 +575,5 @@ def load_report_data(con: duckdb.DuckDBPyConnection, today: dt.date | None = Non
             order=("kpi_id", "changed_at", "changed_on"),
         ),
         notes=notes,
+        decision_grade=load_decision_grade(con, cat, _rows, currency),
     )

@@ -85,9 +85,13 @@ cohort_totals as (
         sum(treated_observations) over (
             partition by initiative_id, kpi_id, evaluated_month, go_live_on, is_recent
         ) as window_cohort_observations,
-        count(distinct is_recent) over (
+        -- Which windows the cohort has cells in (no count(distinct) over a window on PostgreSQL).
+        max(case when is_recent then 1 else 0 end) over (
             partition by initiative_id, kpi_id, evaluated_month, go_live_on
-        ) as n_windows
+        ) as has_recent_cells,
+        max(case when is_recent then 0 else 1 end) over (
+            partition by initiative_id, kpi_id, evaluated_month, go_live_on
+        ) as has_earlier_cells
 
     from cell_windows
 
@@ -97,14 +101,17 @@ recent_shares as (
 
     select
         *,
-        sum(case when is_recent then treated_observations else 0 end)
-            over (partition by initiative_id, kpi_id, evaluated_month, go_live_on)
+        cast(
+            sum(case when is_recent then treated_observations else 0 end)
+                over (partition by initiative_id, kpi_id, evaluated_month, go_live_on)
+            as {{ type_double() }}
+        )
         / sum(case when is_recent then treated_observations else 0 end)
             over (partition by initiative_id, kpi_id, evaluated_month)
             as cohort_share
 
     from cohort_totals
-    where n_windows = 2
+    where has_recent_cells = 1 and has_earlier_cells = 1
 
 ),
 
