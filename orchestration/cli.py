@@ -133,6 +133,11 @@ def print_summary(settings: Settings) -> None:
         table = summary_rows(con)
         currency = con.execute("select currency from raw.portfolio_settings").fetchone()[0]
         late = con.execute("select count(*) from marts.fct_late_baseline_evidence").fetchone()[0]
+        roll_up = con.execute(
+            "select naive_value_amount, shrunk_value_amount "
+            "from reports.rpt_portfolio_decision_grade where currency = ?",
+            [currency],
+        ).fetchone()
     header = (
         "initiative",
         "stage",
@@ -161,6 +166,11 @@ def print_summary(settings: Settings) -> None:
             print("  ".join("-" * w for w in widths))
     insufficient = sorted({r[0] for r in table if r[7].startswith("insufficient")})
     print(f"\ninsufficient evidence: {', '.join(insufficient) or 'none'}")
+    if roll_up:
+        print(
+            f"portfolio value to date ({currency}): naive {roll_up[0]:,.0f}, "
+            f"shrunk for the winner's curse {roll_up[1]:,.0f}"
+        )
     print(f"late rows for frozen baselines (reported, not applied): {late}")
     print(f"warehouse: {settings.warehouse_path}")
     print(f"summary:   {settings.reports_dir / 'portfolio_summary.csv'}")

@@ -113,3 +113,22 @@ def test_summary_file_and_value_arithmetic(built_home, con):
         "where initiative_id = 'cs-sentiment-routing'"
     ).fetchone()[0]
     assert harmful < 0, "a harmful initiative destroys value, with the sign convention"
+
+
+def test_printed_summary_states_naive_and_shrunk_totals(built_home, con, monkeypatch, capsys):
+    from orchestration.cli import print_summary
+    from orchestration.settings import get_settings
+
+    for var in ("VALUELEDGER_WAREHOUSE", "VALUELEDGER_REPORTS", "VALUELEDGER_ENV"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("VALUELEDGER_HOME", str(built_home))
+    naive, shrunk = con.execute(
+        "select naive_value_amount, shrunk_value_amount from reports.rpt_portfolio_decision_grade "
+        "where currency = 'EUR'"
+    ).fetchone()
+    print_summary(get_settings())
+    out = capsys.readouterr().out
+    assert (
+        f"value to date (EUR): naive {naive:,.0f}, shrunk for the winner's curse {shrunk:,.0f}\n"
+        in out
+    )

@@ -440,6 +440,108 @@ def _optional_marts(con, contracts: dict) -> None:
             )
         ],
     )
+    _decision_grade_marts(con, contracts)
+
+
+SHRUNK_VALUE = 6829.0  # a-assist's 7,000 attributed value with its effect shrunk
+
+
+def _decision_grade_marts(con, contracts: dict) -> None:
+    """The decision-grade marts and their roll-up (docs/method.md "Decision-grade statistics"):
+    a-assist's effect is CUPED-narrowed, fragile and shrunk; one open and one cleared decay."""
+    key = {"initiative_id": "a-assist", "kpi_id": "aht_minutes"}
+    estimate = {"attributed_favourable_change": 0.9, "ci_low": 0.6, "ci_high": 1.2}
+    _optional_table(
+        con,
+        contracts,
+        "fct_initiative_kpi_adjusted_effects",
+        [
+            {
+                **key,
+                **estimate,
+                "n_theta_unit_months": 120,
+                "cuped_theta": 0.7,
+                "standard_error": 0.15,
+                "adjusted_favourable_change": 0.87,
+                "adjusted_standard_error": 0.09,
+                "adjusted_ci_low": 0.69,
+                "adjusted_ci_high": 1.05,
+                "interval_width_ratio": 0.6,
+            }
+        ],
+    )
+    _optional_table(
+        con,
+        contracts,
+        "fct_initiative_kpi_sensitivity",
+        [
+            {
+                **key,
+                **estimate,
+                "n_pre_periods": 3,
+                "max_pre_period_deviation": 0.75,
+                "breakdown_m": 0.8,
+                "is_fragile": True,
+                "sensitivity_note": f"breakdown below 1 {SCRIPT}",
+            }
+        ],
+    )
+    _optional_table(
+        con,
+        contracts,
+        "fct_initiative_kpi_shrunk_effects",
+        [
+            {
+                **key,
+                "currency": "EUR",
+                "is_in_fit": True,
+                "n_in_fit": 3,
+                "relative_effect": 0.1,
+                "relative_standard_error": 0.017,
+                "prior_mean": 0.062,
+                "prior_sd": 0.065,
+                "shrinkage_weight": 0.936,
+                "shrunk_relative_effect": 0.0976,
+                "attributed_favourable_change": 0.9,
+                "shrunk_favourable_change": 0.878,
+                "attributed_value_amount": 7000.0,
+                "shrunk_value_amount": SHRUNK_VALUE,
+            }
+        ],
+    )
+    _optional_table(
+        con,
+        contracts,
+        "fct_value_decay_incidents",
+        [
+            {
+                **key,
+                "incident_id": f"a-assist|aht_minutes|{month}",
+                "detected_month": month,
+                "cleared_month": cleared,
+                "is_open": cleared is None,
+                "earlier_favourable_change": 0.9,
+                "recent_favourable_change": recent,
+                "difference": recent - 0.9,
+                "standard_error": 0.1,
+                "t_statistic": (recent - 0.9) / 0.1,
+                "evidence": f"decline {IMG}",
+            }
+            for month, cleared, recent in (
+                (dt.date(2025, 8, 1), dt.date(2025, 9, 1), 0.5),
+                (dt.date(2025, 11, 1), None, 0.4),
+            )
+        ],
+    )
+    con.execute("create schema reports")
+    con.execute(
+        "create table reports.rpt_portfolio_decision_grade as select 'EUR' as currency, "
+        "1 as n_estimates, 3 as n_in_fit, 0.062 as prior_mean_relative_effect, "
+        "0.065 as prior_sd_relative_effect, 7000.0 as naive_value_amount, "
+        f"{SHRUNK_VALUE} as shrunk_value_amount, {SHRUNK_VALUE - 7000} as "
+        "shrinkage_adjustment_amount, 1 as n_adjusted_estimates, "
+        "0.6 as median_interval_width_ratio, 1 as n_fragile_estimates, 1 as n_assessed_estimates"
+    )
 
 
 @pytest.fixture
@@ -561,6 +663,40 @@ def test_optional_marts_are_shown_when_present(tmp_path):
     assert "3 of 3 gate criteria passed" in page
     assert '<span class="badge warn">warn</span>' in page
     assert not [n for n in result.notes if "not available" in n]
+
+
+def test_decision_grade_section_states_its_marts(tmp_path):
+    warehouse = make_warehouse(tmp_path / "w.duckdb", optional_marts=True)
+    target = tmp_path / "value_report"
+    _build(warehouse, target)
+    overview = (target / "index.html").read_text()
+    assert 'id="dg-naive">€7,000<' in overview and 'id="dg-shrunk">€6,829<' in overview
+    assert 'id="dg-adjustment">-€171<' in overview
+    assert 'id="dg-width-ratio">0.6<' in overview and "intervals 40.0% narrower" in overview
+    assert 'id="dg-fragile">1<' in overview and "fragile estimates of 1 assessed" in overview
+    assert 'id="dg-open-incidents">1<' in overview and "1 cleared" in overview
+    incidents = overview.split('id="decay-incidents"')[1].split("</table>")[0]
+    assert incidents.count("<tr>") == 2  # the header and the open incident only
+    assert "Nov 2025" in incidents and "Aug 2025" not in incidents
+    page = (target / "initiatives" / "a-assist.html").read_text()
+    row = page.split('id="dg-aht_minutes"')[1].split("</tr>")[0]
+    for text in ("+0.9 [0.6, 1.2]", "+0.87 [0.69, 1.05]", "0.6", "0.8", "fragile", "€6,829"):
+        assert text in row, text
+    assert "+10.0%" in row and "+9.8% (0.936)" in row
+    assert "Value decay</strong> on aht_minutes since Nov 2025" in page
+    assert "Value decay (cleared)</strong> on aht_minutes since Aug 2025" in page
+    b_page = (target / "initiatives" / "b-drop.html").read_text()
+    assert "dg-" not in b_page and "Value decay" not in b_page
+
+
+def test_decision_grade_section_without_its_marts_says_so(warehouse, tmp_path):
+    target = tmp_path / "value_report"
+    result = _build(warehouse, target)
+    overview = (target / "index.html").read_text()
+    assert "Honest portfolio roll-up: not available" in overview
+    page = (target / "initiatives" / "a-assist.html").read_text()
+    assert "Decision-grade evidence: not available (no reports.rpt_portfolio_decision_grade" in page
+    assert any(n.startswith("Decision-grade statistics: not available") for n in result.notes)
 
 
 def test_a_later_build_is_swapped_in_whole_and_old_versions_are_pruned(warehouse, tmp_path):
@@ -697,3 +833,35 @@ def test_report_of_the_full_run_states_the_marts_figures(built_home, tmp_path):
     overview = (target / "index.html").read_text()
     assert f'id="headline-share">{share:.0%}<' in overview
     assert f"€{value / 1e6:,.2f}m" in overview
+
+
+def test_report_of_the_full_run_states_the_decision_grade_marts(built_home, tmp_path):
+    """The sample portfolio's honest roll-up and per-KPI shrunk values, as the marts state them."""
+    from assets.reports.html.render import Formats
+
+    f = Formats("EUR")
+    target = tmp_path / "value_report"
+    with duckdb.connect(str(built_home / "warehouse.duckdb"), read_only=True) as con:
+        build_report(con, target)
+        roll_up = con.execute(
+            "select * from reports.rpt_portfolio_decision_grade where currency = 'EUR'"
+        ).df()
+        shrunk = con.execute(
+            "select initiative_id, kpi_id, shrunk_value_amount "
+            "from marts.fct_initiative_kpi_shrunk_effects"
+        ).fetchall()
+        n_open = con.execute(
+            "select count(*) from marts.fct_value_decay_incidents where is_open"
+        ).fetchone()[0]
+    (p,) = roll_up.to_dict("records")
+    overview = (target / "index.html").read_text()
+    assert f'id="dg-naive">{f.money_full(p["naive_value_amount"])}<' in overview
+    assert f'id="dg-shrunk">{f.money_full(p["shrunk_value_amount"])}<' in overview
+    assert f'id="dg-width-ratio">{f.num(p["median_interval_width_ratio"])}<' in overview
+    assert f'id="dg-fragile">{p["n_fragile_estimates"]}<' in overview
+    assert f'id="dg-open-incidents">{n_open}<' in overview
+    assert len(shrunk) >= 9
+    for initiative_id, kpi_id, value in shrunk:
+        page = (target / "initiatives" / f"{initiative_id}.html").read_text()
+        row = page.split(f'id="dg-{kpi_id}"')[1].split("</tr>")[0]
+        assert f"{f.money_full(value)}</td></tr>" in row + "</tr>", (initiative_id, kpi_id)

@@ -18,6 +18,7 @@ from typing import Any
 
 import duckdb
 
+from assets.reports.html.decision_grade import DecisionGrade, load_decision_grade
 from assets.reports.html.ladder import load_ladder
 
 STAGES = ("idea", "poc", "pilot", "production", "scaled", "killed")
@@ -69,6 +70,7 @@ class ReportData:
     recommendations: dict[str, dict] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     ladder: dict[str, dict] = field(default_factory=dict)  # html/ladder.py
+    decision_grade: DecisionGrade = field(default_factory=DecisionGrade)
 
     def initiative(self, initiative_id: str) -> dict:
         return next(i for i in self.initiatives if i["initiative_id"] == initiative_id)
@@ -576,4 +578,5 @@ def load_report_data(con: duckdb.DuckDBPyConnection, today: dt.date | None = Non
         ),
         notes=notes,
         ladder=load_ladder(con, cat.has),
+        decision_grade=load_decision_grade(con, cat, _rows, currency),
     )

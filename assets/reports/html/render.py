@@ -543,6 +543,10 @@ def build_report(
             f"{s.title}: not available ({s.note})"
             for s in (data.evidence, data.gates, data.targets, data.target_changes)
             if not s.available
+        ]
+        + [
+            f"Decision-grade statistics: not available (no {m})"
+            for m in data.decision_grade.missing
         ],
     )
 

@@ -1,0 +1,1 @@
+"""Watches over the marts after each dbt build: alerts when delivered value fades."""

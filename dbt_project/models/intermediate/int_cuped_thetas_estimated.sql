@@ -1,0 +1,90 @@
+-- One row per initiative x KPI: the CUPED coefficient of the unit's own pre-period level (its
+-- frozen baseline mean X), estimated from pre-period months only. The difference-in-differences
+-- outcome is D = Y - X (theta = 1); regressing D on X within cells of months that lie wholly
+-- before the baseline window (no unit is treated yet, and, like a post month, such a month
+-- shares no observation with X) gives theta_d, and the best coefficient is theta = 1 + theta_d.
+-- Months inside the window are left out: they are part of X, which biases theta_d to zero.
+-- Pooled within cells (cohort x month, treated and control units alike), so calendar shocks and
+-- cohort differences do not enter. Fewer than 20 pre-window unit-months: theta_d = 0 (the plain
+-- estimate), since a coefficient from a handful of points adds noise rather than removing it.
+with
+
+unit_months as (
+
+    select * from {{ ref('int_unit_months_differenced') }}
+    where not is_post_period
+
+),
+
+cohorts as (
+
+    select * from {{ ref('int_rollout_cohorts_formed') }}
+
+),
+
+pre_window as (
+
+    select
+        unit_months.initiative_id,
+        unit_months.kpi_id,
+        unit_months.go_live_on,
+        unit_months.observed_month,
+        unit_months.unit_id,
+        unit_months.baseline_mean,
+        unit_months.change_value
+
+    from unit_months
+    inner join cohorts
+        on
+            unit_months.initiative_id = cohorts.initiative_id
+            and unit_months.kpi_id = cohorts.kpi_id
+            and unit_months.go_live_on = cohorts.go_live_on
+    where {{ dbt.dateadd('month', 1, 'unit_months.observed_month') }} <= cohorts.baseline_starts_on
+
+),
+
+centred as (
+
+    select
+        initiative_id,
+        kpi_id,
+        unit_id,
+        baseline_mean - avg(baseline_mean) over (
+            partition by initiative_id, kpi_id, go_live_on, observed_month
+        ) as level_deviation,
+        change_value - avg(change_value) over (
+            partition by initiative_id, kpi_id, go_live_on, observed_month
+        ) as change_deviation
+
+    from pre_window
+
+),
+
+final as (
+
+    select
+        initiative_id,
+        kpi_id,
+        cast(count(*) as integer) as n_theta_unit_months,
+        cast(count(distinct unit_id) as integer) as n_theta_units,
+        cast(
+            case
+                when count(*) >= 20
+                    then
+                        coalesce(
+                            sum(change_deviation * level_deviation)
+                            / nullif(sum(level_deviation * level_deviation), 0),
+                            0
+                        )
+                else 0
+            end as {{ type_double() }}
+        ) as theta_difference
+
+    from centred
+    group by
+        initiative_id,
+        kpi_id
+
+)
+
+select * from final
