@@ -3,7 +3,6 @@ and the marts equal to a full rebuild of the same raw data."""
 
 from __future__ import annotations
 
-import math
 import os
 import shutil
 import subprocess
@@ -15,6 +14,7 @@ import duckdb
 import pytest
 
 from tests.conftest import REPO
+from tests.scale.conftest import same
 
 pytestmark = pytest.mark.slow
 
@@ -154,12 +154,6 @@ def _tables(con, schemas=("marts", "reports")) -> list[str]:
     ]
 
 
-def _same(a, b) -> bool:
-    if isinstance(a, float) and isinstance(b, float):
-        return math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-12) or (math.isnan(a) and math.isnan(b))
-    return a == b
-
-
 def test_incremental_marts_equal_a_full_rebuild(reprocessed, tmp_path):
     home, _, _, _ = reprocessed
     full = tmp_path / "full.duckdb"
@@ -184,7 +178,7 @@ def test_incremental_marts_equal_a_full_rebuild(reprocessed, tmp_path):
             want = ref.execute(f"select * from {table} order by all").fetchall()
             assert len(got) == len(want), table
             for g, w in zip(got, want, strict=True):
-                assert all(_same(x, y) for x, y in zip(g, w, strict=True)), (table, g, w)
+                assert all(same(x, y) for x, y in zip(g, w, strict=True)), (table, g, w)
         # The correction moved the numbers: the test compares a changed state, not a no-op.
         month_rows = inc.execute(
             "select count(*) from intermediate.int_unit_months_aggregated "
