@@ -179,9 +179,8 @@ def print_summary(settings: Settings) -> None:
     print(f"for BI:    {settings.home / 'published' / 'warehouse.duckdb'} (read-only copy)")
 
 
-def cmd_run(settings: Settings, seed: int, sample: bool) -> None:
-    if sample:
-        cmd_generate_sample(settings, seed, force=False)
+def _execute(settings: Settings, job_name: str, tags: dict, what: str) -> None:
+    """Run one job of the Definitions in this process; the event stream goes to the log file."""
     _dagster_home(settings)
     started = _step("dbt manifest")
     from orchestration.dbt import ensure_manifest, make_dbt_project
@@ -190,12 +189,12 @@ def cmd_run(settings: Settings, seed: int, sample: bool) -> None:
     _done(started)
     log_path = settings.home / "logs" / "last-run.log"
     log_path.parent.mkdir(parents=True, exist_ok=True)
-    started = _step(f"materialise every asset (registry, evidence, dbt, reports); log: {log_path}")
+    started = _step(f"{what}; log: {log_path}")
     import dagster as dg
 
     from orchestration.definitions import defs
 
-    job = defs.resolve_job_def("valueledger")
+    job = defs.resolve_job_def(job_name)
     # Dagster's and dbt's event stream go to the log file; the terminal gets the outcome.
     with (
         open(log_path, "w", encoding="utf-8") as log,
@@ -206,6 +205,7 @@ def cmd_run(settings: Settings, seed: int, sample: bool) -> None:
         result = job.execute_in_process(
             instance=instance,
             raise_on_error=False,
+            tags=tags,
             run_config={"loggers": {"console": {"config": {"log_level": "INFO"}}, "progress": {}}},
         )
     if not result.success:
@@ -220,6 +220,37 @@ def cmd_run(settings: Settings, seed: int, sample: bool) -> None:
             + f"\nfull log: {log_path}"
         )
     _done(started)
+
+
+def cmd_run(settings: Settings, seed: int, sample: bool) -> None:
+    if sample:
+        cmd_generate_sample(settings, seed, force=False)
+    from orchestration.partitions import whole_range_tags
+
+    # Every observation month in one run: a single-run backfill of all partitions.
+    _execute(
+        settings,
+        "valueledger",
+        whole_range_tags(),
+        "materialise every asset (registry, evidence, dbt, reports)",
+    )
+    print_summary(settings)
+
+
+def cmd_reprocess(settings: Settings, first: str, last: str | None) -> None:
+    """Re-process some observation months (late or corrected files) in one run."""
+    from orchestration.partitions import PARTITION_JOB, month_range_tags
+
+    tags = month_range_tags(first, last or first)
+    span = tags["dagster/asset_partition_range_start"][:7]
+    if last and last != first:
+        span += f" to {tags['dagster/asset_partition_range_end'][:7]}"
+    _execute(
+        settings,
+        PARTITION_JOB,
+        tags,
+        f"re-process observation months {span} (their files, gates, dbt, reports)",
+    )
     print_summary(settings)
 
 
@@ -266,6 +297,12 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument(
         "--no-sample", action="store_true", help="use the sources already in VALUELEDGER_SOURCES"
     )
+    again = sub.add_parser(
+        "reprocess",
+        help="re-load the observation files of some months and rebuild what depends on them",
+    )
+    again.add_argument("month", help="first month, YYYY-MM")
+    again.add_argument("last_month", nargs="?", help="last month, YYYY-MM (default: the first)")
     sub.add_parser("validate", help="check the registry and the sources configuration")
     gen = sub.add_parser("generate-sample", help="write the sample source files")
     gen.add_argument("--seed", type=int, default=7)
@@ -282,6 +319,8 @@ def main(argv: list[str] | None = None) -> int:
         apply_to_environ(settings)
         if args.command == "run":
             cmd_run(settings, args.seed, sample=not args.no_sample)
+        elif args.command == "reprocess":
+            cmd_reprocess(settings, args.month, args.last_month)
         elif args.command == "validate":
             cmd_validate(settings)
         elif args.command == "generate-sample":

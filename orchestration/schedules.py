@@ -8,22 +8,30 @@ from pathlib import Path
 
 import dagster as dg
 
+from orchestration.partitions import whole_range_tags
 from orchestration.settings import get_settings
 from sources.files import load_sources_config
 
 JOB_NAME = "valueledger"
 TIMEZONE = "UTC"
 
-daily_refresh = dg.ScheduleDefinition(
+# Every run of the job covers all observation months at once (orchestration/partitions.py); the
+# range is computed at each tick, so a new month is in it from its first day.
+
+
+@dg.schedule(
     name="daily_refresh",
     job_name=JOB_NAME,
     cron_schedule="0 5 * * *",
     execution_timezone=TIMEZONE,
     description="Every morning: load what landed overnight and rebuild the marts.",
 )
+def daily_refresh(context: dg.ScheduleEvaluationContext):
+    return dg.RunRequest(tags=whole_range_tags())
+
 
 # Finance closes on the third working day; the 4th at 06:00 leaves room for late cost postings.
-monthly_finance_close = dg.ScheduleDefinition(
+@dg.schedule(
     name="monthly_finance_close",
     job_name=JOB_NAME,
     cron_schedule="0 6 4 * *",
@@ -31,6 +39,8 @@ monthly_finance_close = dg.ScheduleDefinition(
     tags={"valueledger/purpose": "finance-close"},
     description="The run finance books from: after month-end costs are posted.",
 )
+def monthly_finance_close(context: dg.ScheduleEvaluationContext):
+    return dg.RunRequest(tags={"valueledger/purpose": "finance-close", **whole_range_tags()})
 
 
 def landed_files(sources_config: Path, sources_dir: Path) -> dict[str, list[float]]:
@@ -63,5 +73,9 @@ def new_landed_files(context: dg.SensorEvaluationContext):
     run_key = hashlib.sha256(json.dumps([(p, current[p]) for p in changed]).encode()).hexdigest()
     return dg.RunRequest(
         run_key=run_key[:32],
-        tags={"valueledger/trigger": "landing", "valueledger/files": str(len(changed))},
+        tags={
+            "valueledger/trigger": "landing",
+            "valueledger/files": str(len(changed)),
+            **whole_range_tags(),
+        },
     )

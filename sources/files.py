@@ -244,10 +244,12 @@ def load_source(
     *,
     loaded_at: dt.datetime | None = None,
     rules: EvidenceRules | None = None,
+    paths: list[Path] | None = None,
 ) -> list[LoadResult]:
-    """Load every file of one source; a rejected file is recorded and the others still load."""
+    """Load every file of one source (or `paths`, a subset of them: a partition's files);
+    a rejected file is recorded and the others still load."""
     results = []
-    for path in cfg.files(root):
+    for path in cfg.files(root) if paths is None else paths:
         try:
             results.append(load_file(con, cfg, path, loaded_at=loaded_at, rules=rules))
         except FileRejected as exc:

@@ -29,6 +29,14 @@ class Conversion(BaseModel):
     add: float = Field(0.0, allow_inf_nan=False)
 
 
+class Freshness(BaseModel):
+    """How old a source's newest evidence date may get before its freshness check warns."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    max_lag_days: int = Field(ge=0, le=3660)
+
+
 class BaseSource(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -36,6 +44,8 @@ class BaseSource(BaseModel):
     table: Literal["kpi_observations", "ai_costs", "adoption"]
     columns: dict[str, str] = Field(default_factory=dict)
     convert: dict[str, Conversion] = Field(default_factory=dict)
+    # None: no freshness check for this source (the relative evidence_freshness gate still runs).
+    freshness: Freshness | None = None
 
     @property
     def contract(self) -> Contract:

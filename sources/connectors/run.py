@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from pathlib import Path
 
 import duckdb
@@ -12,6 +12,7 @@ import duckdb
 from sources.connectors.batch import LoadResult, record_rejected
 from sources.connectors.config import AnySource, RestSource, SqlSource
 from sources.connectors.errors import BatchRejected, SourceConfigError, SourceError
+from sources.connectors.partitions import files_of_months
 from sources.connectors.rest import load_rest, url_label
 from sources.connectors.rules import EvidenceRules
 from sources.connectors.sql import load_sql, query_label
@@ -36,6 +37,7 @@ def load_configured_source(
     sleep: Callable[[float], None] = time.sleep,
     loaded_at: dt.datetime | None = None,
     rules: EvidenceRules | None = None,
+    months: Collection[dt.date] | None = None,
 ) -> list[LoadResult]:
     """Load one source: a result per file, or one per fetch for sql and rest.
 
@@ -43,10 +45,14 @@ def load_configured_source(
     and leaves its earlier rows and cursor as they were. A rejected batch (for example a
     missing required column) is also recorded in raw.quarantine, like a rejected file.
     `rules` (the registry's knowledge) adds the semantic checks; `loaded_at` stamps every row
-    of one run alike, so later checks can tell which run delivered a row.
+    of one run alike, so later checks can tell which run delivered a row. `months` (a
+    partition run) loads only the files named with those months, and no sql or rest source.
     """
     if cfg.kind == "file":
-        return load_source(con, cfg, root, loaded_at=loaded_at, rules=rules)
+        paths = None if months is None else files_of_months(cfg.files(root), months)
+        return load_source(con, cfg, root, loaded_at=loaded_at, rules=rules, paths=paths)
+    if months is not None:
+        return []
     label = source_label(cfg)
     try:
         if isinstance(cfg, SqlSource):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import threading
 from http.server import BaseHTTPRequestHandler, HTTPServer
@@ -11,6 +12,14 @@ import pytest
 
 from orchestration.alerts import WEBHOOK_ENV, alert_on_run_failure
 from orchestration.definitions import defs
+from orchestration.partitions import (
+    PARTITION_JOB,
+    RANGE_END_TAG,
+    RANGE_START_TAG,
+    month_range_tags,
+    observation_months,
+    whole_range_tags,
+)
 from orchestration.schedules import new_landed_files
 
 CONFIG = """
@@ -19,10 +28,29 @@ sources:
 """
 
 
-def test_schedules_target_the_job():
+def test_schedules_target_the_job_over_every_month():
+    keys = observation_months.get_partition_keys()
     for name, cron in (("daily_refresh", "0 5 * * *"), ("monthly_finance_close", "0 6 4 * *")):
         schedule = defs.resolve_schedule_def(name)
         assert schedule.job_name == "valueledger" and schedule.cron_schedule == cron
+        [request] = schedule.evaluate_tick(dg.build_schedule_context()).run_requests
+        # One run over all observation months (make run does the same).
+        assert request.tags[RANGE_START_TAG] == keys[0] == "2024-11-01"
+        assert request.tags[RANGE_END_TAG] == keys[-1] == f"{dt.datetime.now(dt.UTC):%Y-%m}-01"
+    assert defs.resolve_job_def("valueledger").partitions_def == observation_months
+    assert defs.resolve_job_def(PARTITION_JOB).partitions_def == observation_months
+
+
+def test_month_range_tags_name_the_allowed_range():
+    assert month_range_tags("2025-06", "2025-08") == {
+        "dagster/asset_partition_range_start": "2025-06-01",
+        "dagster/asset_partition_range_end": "2025-08-01",
+    }
+    first = whole_range_tags()["dagster/asset_partition_range_start"]
+    with pytest.raises(ValueError, match=rf"'1999-01'.*from {first[:7]}"):
+        month_range_tags("1999-01", "1999-01")
+    with pytest.raises(ValueError, match="ends before it starts"):
+        month_range_tags("2025-08", "2025-06")
 
 
 @pytest.fixture
@@ -51,6 +79,7 @@ def test_sensor_starts_a_run_for_new_files_only(landing):
     new, cursor = _evaluate(cursor)
     assert isinstance(new, dg.RunRequest) and new.run_key != first.run_key
     assert new.tags["valueledger/files"] == "1"
+    assert new.tags[RANGE_START_TAG] == "2024-11-01"
 
 
 class _Receiver(BaseHTTPRequestHandler):

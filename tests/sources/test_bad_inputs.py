@@ -19,7 +19,7 @@ import yaml
 from assets.ingest.registry import portfolio_registry
 from assets.quality.profiles import late_for_frozen_baseline
 from orchestration.resources import Inputs, Warehouse
-from sources.connectors.batch import LoadResult, ensure_raw_schema
+from sources.connectors.batch import LoadResult
 from sources.files import load_file, load_source
 from sources.portfolio.registry import parse_registry
 from tests.quality.warehouse import CC_HEADER, REGISTRY, REGISTRY_PATH, TODAY, config, rules
@@ -28,14 +28,6 @@ CC = config("contact_centre")
 COSTS = config("finance_ledger")
 ADOPTION = config("ai_platform")
 RULES = rules()
-
-
-@pytest.fixture
-def con():
-    con = duckdb.connect()
-    ensure_raw_schema(con)
-    yield con
-    con.close()
 
 
 def _write(path: Path, data: str | bytes) -> Path:

@@ -5,11 +5,9 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
-import duckdb
 import pyarrow as pa
 import pytest
 
-from sources.connectors.batch import ensure_raw_schema
 from sources.connectors.config import SqlSource
 from sources.connectors.cursors import decode_cursor, encode_cursor
 from sources.connectors.errors import BatchRejected
@@ -25,14 +23,6 @@ CFG = SqlSource(
     columns={"initiative_id": "project", "cost_month": "month", "cost_category": "category"},
 )
 LABEL = "query: select * from costs"
-
-
-@pytest.fixture
-def con():
-    con = duckdb.connect()
-    ensure_raw_schema(con)
-    yield con
-    con.close()
 
 
 def _costs(con) -> list[tuple]:

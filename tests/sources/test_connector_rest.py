@@ -13,10 +13,8 @@ from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl, urlsplit
 
-import duckdb
 import pytest
 
-from sources.connectors.batch import ensure_raw_schema
 from sources.connectors.config import RestSource
 from sources.connectors.errors import SourceConfigError, SourceError
 from sources.connectors.rest import (
@@ -79,14 +77,6 @@ def api():
     server = Api()
     yield server
     server.close()
-
-
-@pytest.fixture
-def con():
-    con = duckdb.connect()
-    ensure_raw_schema(con)
-    yield con
-    con.close()
 
 
 def _ok(body, headers=None) -> tuple[int, dict, bytes]:

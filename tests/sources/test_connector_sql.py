@@ -13,13 +13,11 @@ import socket
 import uuid
 from dataclasses import dataclass
 
-import duckdb
 import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import URL
 from sqlalchemy.pool import NullPool
 
-from sources.connectors.batch import ensure_raw_schema
 from sources.connectors.config import SqlSource
 from sources.connectors.cursors import read_cursor
 from sources.connectors.errors import SourceConfigError, SourceError
@@ -94,14 +92,6 @@ def db(request):
     finally:
         database.run(*teardown)
         admin.dispose()
-
-
-@pytest.fixture
-def con():
-    con = duckdb.connect()
-    ensure_raw_schema(con)
-    yield con
-    con.close()
 
 
 def _cfg(db: Db, **overrides) -> SqlSource:

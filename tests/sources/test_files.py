@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import duckdb
 import pandas as pd
 import pytest
 
@@ -12,7 +11,6 @@ from sources.files import (
     FileRejected,
     SourceConfig,
     SourceConfigError,
-    ensure_raw_schema,
     load_file,
     load_source,
     load_sources_config,
@@ -26,14 +24,6 @@ CSV_SOURCE = SourceConfig(
     path="cc/*.csv",
     columns={"unit_id": "centre", "kpi_id": "metric", "observed_on": "date", "weight": "contacts"},
 )
-
-
-@pytest.fixture
-def con():
-    con = duckdb.connect()
-    ensure_raw_schema(con)
-    yield con
-    con.close()
 
 
 def _write(path: Path, text: str) -> Path:

@@ -6,21 +6,12 @@ import gzip
 import json
 from pathlib import Path
 
-import duckdb
 import pytest
 
-from sources.files import FileRejected, SourceConfig, ensure_raw_schema, load_file, load_source
+from sources.files import FileRejected, SourceConfig, load_file, load_source
 
 MAPPING = {"unit_id": "centre", "kpi_id": "metric", "observed_on": "date", "weight": "contacts"}
 HEADER = "centre,metric,date,value,contacts\n"
-
-
-@pytest.fixture
-def con():
-    con = duckdb.connect()
-    ensure_raw_schema(con)
-    yield con
-    con.close()
 
 
 def _cfg(fmt: str, path: str, **extra) -> SourceConfig:

@@ -1,8 +1,13 @@
+-- Per observation, so a partition run rebuilds only the months it re-processed; the registry
+-- side (rollout, KPIs) comes from the last full build (macros/observation_months.sql).
+{{ incremental_by_observation_month() }}
+
 with
 
 observations as (
 
     select * from {{ ref('stg_evidence__kpi_observations') }}
+    {{- where_observation_months('observed_on') }}
 
 ),
 
@@ -75,6 +80,7 @@ final as (
         unit_id,
         source_system,
         observed_on,
+        {{ month_start('observed_on') }} as observed_month,
         observed_value,
         weight,
         loaded_at,
@@ -91,7 +97,8 @@ final as (
             when days_from_go_live < 0 then 'baseline'
             when days_from_go_live < ramp_up_days then 'ramp_up'
             else 'post'
-        end as measurement_period
+        end as measurement_period,
+        '{{ invocation_id }}' as build_invocation_id
 
     from joined
 
