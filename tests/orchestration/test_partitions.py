@@ -136,8 +136,9 @@ def test_incremental_build_replaced_only_the_month(reprocessed, model):
     old = before["unit_months" if model == "int_unit_months_aggregated" else "joined"]
     key = f"{MONTH}-01"
     assert set(after) == set(old)
-    assert len(set(old.values())) == 1, "the full build stamps one invocation everywhere"
-    assert after[key] != old[key] and "," not in after[key]
+    # The month was written by the partition run's dbt build alone, a build none of the
+    # months had before; every other month keeps the build that wrote it.
+    assert "," not in after[key] and after[key] not in set(old.values())
     assert {m: i for m, i in after.items() if m != key} == {
         m: i for m, i in old.items() if m != key
     }

@@ -14,7 +14,8 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 import dagster as dg
 import pytest
 
-from assets.ingest.evidence import evidence_files
+from assets.ingest.evidence import evidence_files, kpi_observations
+from orchestration.partitions import whole_range_tags
 from orchestration.resources import Inputs, Warehouse
 from tests.conftest import REPO
 
@@ -73,8 +74,9 @@ sources:
     )
     with dg.DagsterInstance.ephemeral() as instance:
         result = dg.materialize(
-            [evidence_files],
+            [evidence_files, kpi_observations],
             instance=instance,
+            tags=whole_range_tags(),
             resources={"warehouse": Warehouse(path=str(tmp_path / "w.duckdb")), "inputs": inputs},
         )
         assert result.success
