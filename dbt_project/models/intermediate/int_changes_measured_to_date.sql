@@ -1,3 +1,6 @@
+-- A table: marts and its tests read it; its input has about 40 rows per observation.
+{{ config(materialized='table') }}
+
 with
 
 post_observations as (
