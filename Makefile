@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 UV := $(VENV)/bin/uv
 STAMP := $(VENV)/.installed-$(shell cat requirements.lock pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: run test test-spark install lint ui bench clean
+.PHONY: run test test-spark install lint ui bench bench-scale clean
 
 $(STAMP): requirements.lock pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -40,6 +40,11 @@ ui: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) bench/run_time.py
+
+# Full build, floor, pandas route and an incremental day at 1M, 10M and 50M rows (SIZES=1M,10M).
+SIZES ?= 1M,10M,50M
+bench-scale: $(STAMP)
+	$(PY) bench/scale.py --sizes $(SIZES)
 
 clean:
 	rm -rf data dbt_project/target dbt_project/logs

@@ -50,6 +50,9 @@ create table if not exists {RAW_SCHEMA}.source_cursors (
 
 TEMP_TABLES = (
     "_landing",
+    "_batches",
+    "_dups",
+    "_dup_rows",
     "_rejected_lines",
     "_typed",
     "_checked",
@@ -149,19 +152,32 @@ def check_columns(cfg: BaseSource, batch: Batch) -> list[str]:
     return [f"{batch.label}: ignored unexpected column(s) {extra}"] if extra else []
 
 
-def typed_select(cfg: BaseSource, landed: list[str]) -> tuple[str, str]:
-    """SQL for the typed (and converted) columns and for the row's rejection reason."""
+def typed_select(
+    cfg: BaseSource, landed: list[str], native: dict[str, str] | None = None
+) -> tuple[str, str]:
+    """SQL for the typed (and converted) columns and for the row's rejection reason.
+
+    `native` maps landed columns to their DuckDB type: a column that already has the
+    contract's type (a Parquet date or double) is taken as it is, with no round trip through
+    text; only its emptiness can be wrong.
+    """
+    native = native or {}
     typed, reasons = [], []
     for col in cfg.contract.source_columns:
         src = cfg.source_name(col.name)
         ref = quote(src) if src in landed else "null"
         text = f"trim({ref}::varchar)"
-        cast = f"try_cast({text} as {col.sql_type})"
+        as_is = src in landed and col.sql_type != "varchar"
+        as_is = as_is and native.get(src, "").lower() == col.sql_type
+        cast = ref if as_is else f"try_cast({text} as {col.sql_type})"
         conv = cfg.convert.get(col.name)
         value = f"({cast} * {conv.multiply!r} + {conv.add!r})" if conv else cast
         typed.append(f"{value} as {col.name}")
         if col.required:
-            reasons.append(f"case when nullif({text}, '') is null then '{col.name} is empty' end")
+            empty = f"{ref} is null" if as_is else f"nullif({text}, '') is null"
+            reasons.append(f"case when {empty} then '{col.name} is empty' end")
+        if as_is:
+            continue
         expected = TYPE_WORDS.get(col.sql_type, col.sql_type)
         reasons.append(
             f"case when nullif({text}, '') is not null and {cast} is null then "
@@ -274,8 +290,9 @@ def semantic_checks(cfg: BaseSource, rules: EvidenceRules, today: dt.date) -> tu
     return " ".join(joins), reason
 
 
-def _landed_columns(con) -> list[str]:
-    return [r[0] for r in con.execute("describe _landing").fetchall()]
+def _landed_columns(con) -> dict[str, str]:
+    """Landed column -> its DuckDB type."""
+    return {r[0]: r[1] for r in con.execute("describe _landing").fetchall()}
 
 
 def write_batch(
@@ -293,8 +310,32 @@ def write_batch(
     its rows are written). `rules` adds the registry's semantic checks (unknown ids, impossible
     values, dates...). Raises BatchRejected when a required column is missing.
     """
+    return write_batches(
+        con, cfg, [batch], loaded_at=loaded_at, in_transaction=in_transaction, rules=rules
+    )[0]
+
+
+def write_batches(
+    con: duckdb.DuckDBPyConnection,
+    cfg: BaseSource,
+    batches: list[Batch],
+    *,
+    loaded_at: dt.datetime | None = None,
+    in_transaction: Callable[[duckdb.DuckDBPyConnection], None] | None = None,
+    rules: EvidenceRules | None = None,
+) -> list[LoadResult]:
+    """`write_batch` for several files landed together: one pass and one transaction for all.
+
+    `_landing` carries `_batch`, the index of each row's batch in `batches` (all "file" mode);
+    the outcome is what loading the files one by one in that order gives: a grain a file shares
+    with an earlier file of the set, or with a file outside it, is quarantined the same way.
+    `_rejected_lines` (lines that could not be split) belong to the first batch: formats landed
+    as a set (Parquet) have none.
+    """
+    if len(batches) > 1 and any(b.mode != "file" for b in batches):
+        raise ValueError("only files are written as a set")
     try:
-        return _write(con, cfg, batch, loaded_at or now_utc(), in_transaction, rules)
+        return _write(con, cfg, batches, loaded_at or now_utc(), in_transaction, rules)
     finally:
         drop_temp_tables(con)
 
@@ -315,53 +356,68 @@ def _conflict(payload: list[str]) -> str:
     )
 
 
+def _batches_table(con, batches: list[Batch]) -> None:
+    """`_batches(_batch, label, fingerprint)`: what each row's `_batch` index stands for."""
+    con.execute(
+        "create or replace temp table _batches (_batch integer, label varchar, fingerprint varchar)"
+    )
+    con.executemany(
+        "insert into _batches values (?, ?, ?)",
+        [[i, b.label, b.fingerprint] for i, b in enumerate(batches)],
+    )
+
+
 def _write(
     con,
     cfg: BaseSource,
-    batch: Batch,
+    batches: list[Batch],
     loaded_at: dt.datetime,
     in_transaction,
     rules: EvidenceRules | None,
-):
-    result = LoadResult(cfg.source_system, cfg.table, batch.label)
+) -> list[LoadResult]:
+    batch = batches[0]  # mode, row word and separator are the same for every batch of a set
+    results = [LoadResult(cfg.source_system, cfg.table, b.label) for b in batches]
     con.execute(
         "create temp table if not exists _rejected_lines "
         "(line bigint, raw_text varchar, reason varchar)"
     )
-    result.notes += check_columns(cfg, batch)
+    for b, result in zip(batches, results, strict=True):
+        result.notes += check_columns(cfg, b)
+    _batches_table(con, batches)
     landed = _landed_columns(con)
-    sources = [c for c in landed if c not in ("_source_row", "_raw_text")]
+    sources = [c for c in landed if c not in ("_source_row", "_raw_text", "_batch")]
+    batch_col = "_batch" if "_batch" in landed else "0"
+    landing = "_landing" if "_batch" in landed else "(select *, 0 as _batch from _landing)"
+    # The row as the source had it, for quarantine only: built for rejected rows alone.
     if "_raw_text" in landed:
-        raw_text = "_raw_text"
+        raw_text = "l._raw_text"
     else:
         raw_text = (
             f"concat_ws({literal(batch.raw_separator)}, "
-            + ", ".join(f"coalesce({quote(c)}::varchar, '')" for c in sources)
+            + ", ".join(f"coalesce(l.{quote(c)}::varchar, '')" for c in sources)
             + ")"
         )
-    typed, reason = typed_select(cfg, sources)
+    typed, reason = typed_select(cfg, sources, landed)
     contract = cfg.contract
     grain_cols = [c for c in contract.grain if c != "source_system"]
-    grain = ", ".join(grain_cols)
     target = f"{RAW_SCHEMA}.{contract.table}"
-    src_lit, label_lit = literal(cfg.source_system), literal(batch.label)
-    # First occurrence of a grain wins inside the batch; later ones are duplicates.
+    src_lit = literal(cfg.source_system)
     con.execute(
         f"""
         create or replace temp table _typed as
-        select *,
-            first_value(_source_row) over (partition by {grain} order by _source_row) as _first_row
-        from (
-            select {typed}, _source_row, {reason} as _reason, {raw_text} as _raw_text
-            from _landing
-        )
+        select {typed}, _source_row, {batch_col} as _batch, {reason} as _reason
+        from _landing
         """
     )
-    # Only a file can collide with rows it does not own: another file of the same system.
+    _find_duplicates(con, grain_cols)
+    # Only a file can collide with rows it does not own: rows of the same system from a file
+    # outside the set, or the old rows of a file later in the set (still there when this one
+    # loads, one by one). Earlier files of the set are compared below.
     others = (
-        f"select * from {target} where source_system = {src_lit} and source_file <> {label_lit}"
+        f"select e.*, coalesce(b._batch, -1) as _owner from {target} as e "
+        f"left join _batches as b on e.source_file = b.label where e.source_system = {src_lit}"
         if batch.mode == "file"
-        else f"select * from {target} where false"
+        else f"select *, -1 as _owner from {target} where false"
     )
     join_on = " and ".join(f"t.{c} = e.{c}" for c in grain_cols)
     if rules is not None:
@@ -370,6 +426,10 @@ def _write(
     else:
         rule_joins, semantic = "", "null"
     payload = [c.name for c in contract.source_columns if c.name not in grain_cols]
+    already = (
+        f"'grain already loaded from ' || e.source_file || ' {batch.row_word} ' "
+        f"|| e.source_row || {_conflict(payload)}"
+    )
     con.execute(
         f"""
         create or replace temp table _checked as
@@ -377,22 +437,24 @@ def _write(
             coalesce(
                 t._reason,
                 {semantic},
-                case when t._first_row <> t._source_row
-                    then 'duplicate of the grain at {batch.row_word} ' || t._first_row end,
-                case when e.source_file is not null
-                    then 'grain already loaded from ' || e.source_file
-                        || ' {batch.row_word} ' || e.source_row || {_conflict(payload)} end
+                case when d._first_row <> t._source_row
+                    then 'duplicate of the grain at {batch.row_word} ' || d._first_row end,
+                case when e.source_file is not null then {already} end
             ) as _why
         from _typed as t
-        left join ({others}) as e on {join_on}
+        left join _dup_rows as d using (_batch, _source_row)
+        left join ({others}) as e
+            on {join_on} and (e._owner = -1 or e._owner > t._batch)
         {rule_joins}
         """
     )
+    if len(batches) > 1:
+        _check_across_files(con, grain_cols, already)
     cols = ", ".join(c.name for c in contract.source_columns)
     table_lit = literal(cfg.table)
     # The row's ids, for tracing quarantine to initiatives (null where the table has none).
     names = {c.name for c in contract.source_columns}
-    ids = ", ".join(f"{c}::varchar" if c in names else "null" for c in QUARANTINE_ID_COLUMNS)
+    ids = ", ".join(f"c.{c}::varchar" if c in names else "null" for c in QUARANTINE_ID_COLUMNS)
     no_ids = ", ".join("null" for _ in QUARANTINE_ID_COLUMNS)
     q_cols = "source_system, target_table, source_file, source_row, reason, raw_text, loaded_at, "
     q_cols += ", ".join(QUARANTINE_ID_COLUMNS)
@@ -402,46 +464,62 @@ def _write(
         con.execute(
             f"""
             insert into {target} (source_system, {cols}, source_file, source_row, loaded_at)
-            select {src_lit}, {cols}, {label_lit}, _source_row, ?::timestamp
-            from _checked where _why is null
+            select {src_lit}, {cols}, b.label, _source_row, ?::timestamp
+            from _checked join _batches as b using (_batch)
+            where _why is null
             """,
             [loaded_at],
         )
         con.execute(
             f"""
             insert into {RAW_SCHEMA}.quarantine ({q_cols})
-            select {src_lit}, {table_lit}, {label_lit}, _source_row, _why, _raw_text,
+            select {src_lit}, {table_lit}, b.label, c._source_row, c._why, {raw_text},
                 ?::timestamp, {ids}
-            from _checked where _why is not null
+            from _checked as c
+            join _batches as b using (_batch)
+            join {landing} as l
+                on l._batch = c._batch and l._source_row = c._source_row
+            where c._why is not null
             union all
-            select {src_lit}, {table_lit}, {label_lit}, line, reason, raw_text, ?::timestamp,
+            select {src_lit}, {table_lit}, b.label, line, reason, raw_text, ?::timestamp,
                 {no_ids}
-            from _rejected_lines
+            from _rejected_lines, _batches as b where b._batch = 0
             """,
             [loaded_at, loaded_at],
         )
         counts = con.execute(
             """
-            select
-                (select count(*) from _checked) + (select count(*) from _rejected_lines),
-                (select count(*) from _checked where _why is null),
-                (select count(*) from _checked where _why is not null)
-                    + (select count(*) from _rejected_lines)
+            select b._batch,
+                count(c._batch) + coalesce(any_value(r.lines), 0),
+                count(c._batch) filter (where c._why is null),
+                count(c._batch) filter (where c._why is not null) + coalesce(any_value(r.lines), 0)
+            from _batches as b
+            left join _checked as c using (_batch)
+            left join (select 0 as _batch, count(*) as lines from _rejected_lines) as r
+                using (_batch)
+            group by b._batch
+            order by b._batch
             """
-        ).fetchone()
-        result.rows_read, result.rows_loaded, result.rows_quarantined = counts
-        con.execute(
+        ).fetchall()
+        for (_, *numbers), result in zip(counts, results, strict=True):
+            result.rows_read, result.rows_loaded, result.rows_quarantined = numbers
+        con.executemany(
             f"insert into {RAW_SCHEMA}.load_log (target_table, source_system, source_file, "
             "file_sha256, rows_read, rows_loaded, rows_quarantined, loaded_at, rules_sha256) "
             "values (?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [
-                cfg.table,
-                cfg.source_system,
-                batch.label,
-                batch.fingerprint,
-                *counts,
-                loaded_at,
-                rules.fingerprint if rules is not None else None,
+                [
+                    cfg.table,
+                    cfg.source_system,
+                    b.label,
+                    b.fingerprint,
+                    r.rows_read,
+                    r.rows_loaded,
+                    r.rows_quarantined,
+                    loaded_at,
+                    rules.fingerprint if rules is not None else None,
+                ]
+                for b, r in zip(batches, results, strict=True)
             ],
         )
         if in_transaction is not None:
@@ -450,16 +528,64 @@ def _write(
     except BaseException:
         con.execute("rollback")
         raise
-    return result
+    return results
+
+
+def _find_duplicates(con, grain_cols: list[str]) -> None:
+    """`_dups`: grains on more than one row of the set; `_dup_rows`: their rows, each with the
+    first row of its grain in its file (which wins there). Duplicates are rare, so the window
+    runs over these rows only, not over every row."""
+    grain = ", ".join(grain_cols)
+    same = " and ".join(f"t.{c} is not distinct from d.{c}" for c in grain_cols)
+    con.execute(
+        f"create or replace temp table _dups as "
+        f"select {grain} from _typed group by {grain} having count(*) > 1"
+    )
+    con.execute(
+        f"""
+        create or replace temp table _dup_rows as
+        select t.*, first_value(t._source_row) over (
+            partition by t._batch, {", ".join(f"t.{c}" for c in grain_cols)}
+            order by t._source_row
+        ) as _first_row
+        from _typed as t
+        join _dups as d on {same}
+        """
+    )
+
+
+def _check_across_files(con, grain_cols: list[str], already: str) -> None:
+    """A grain that passed every other check in several files of the set: the first file (in
+    load order) keeps it, the later ones quarantine it as already loaded from that file.
+    Only grains on more than one row (`_dups`) can be in several files."""
+    grain = ", ".join(f"c.{c}" for c in grain_cols)
+    join_on = " and ".join(f"t.{c} = e.{c}" for c in grain_cols)
+    same = " and ".join(f"c.{c} is not distinct from d.{c}" for c in grain_cols)
+    con.execute(
+        f"""
+        update _checked as t
+        set _why = {already}
+        from (
+            select c.*, b.label as source_file, c._source_row as source_row
+            from _checked as c
+            join _batches as b using (_batch)
+            join _dups as d on {same}
+            where c._why is null
+            qualify row_number() over (partition by {grain} order by c._batch, c._source_row) = 1
+        ) as e
+        where {join_on} and e._batch < t._batch and t._why is null
+        """
+    )
 
 
 def _delete_owned(con, cfg: BaseSource, batch: Batch, target: str, grain_cols: list[str]) -> None:
     quarantine = f"{RAW_SCHEMA}.quarantine"
     if batch.mode == "file":
-        con.execute(f"delete from {target} where source_file = ?", [batch.label])
+        con.execute(f"delete from {target} where source_file in (select label from _batches)")
         con.execute(
-            f"delete from {quarantine} where target_table = ? and source_file = ?",
-            [cfg.table, batch.label],
+            f"delete from {quarantine} where target_table = ? "
+            "and source_file in (select label from _batches)",
+            [cfg.table],
         )
     elif batch.mode == "refresh":
         con.execute(f"delete from {target} where source_system = ?", [cfg.source_system])

@@ -123,3 +123,13 @@ def test_postgres_copy_is_exact_and_finance_can_only_read(warehouse, pg_database
             pg.execute("create table marts.mine (x int)")
         with pytest.raises(psycopg.errors.InsufficientPrivilege):
             pg.execute("delete from reports.rpt_summary")
+
+
+def test_exports_leave_marts_too_long_for_excel_to_the_files(warehouse, tmp_path):
+    with duckdb.connect(str(warehouse)) as con:
+        manifest = export_finance_marts(con, tmp_path, "run0001", {}, excel_max_rows=999)
+    folder = Path(manifest["folder"])
+    assert manifest["excel_omitted"] == {"fct_value": 1000}
+    assert manifest["row_counts"] == {"dim_initiatives": 3, "fct_value": 1000}
+    assert set(pd.read_excel(folder / "finance_marts.xlsx", sheet_name=None)) == {"dim_initiatives"}
+    assert len(pd.read_parquet(folder / "fct_value.parquet")) == 1000

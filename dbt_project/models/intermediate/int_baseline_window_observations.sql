@@ -18,6 +18,45 @@ observations as (
 
 ),
 
+-- Cohorts of cloned or co-launched initiatives share windows: the date-range join runs once
+-- per distinct unit window (about a tenth of the cohort units), then fans out by equality.
+windows as (
+
+    select distinct
+        kpi_id,
+        unit_id,
+        baseline_starts_on,
+        baseline_ends_on
+
+    from baseline_units
+
+),
+
+window_observations as (
+
+    select
+        windows.kpi_id,
+        windows.unit_id,
+        windows.baseline_starts_on,
+        windows.baseline_ends_on,
+        observations.source_system,
+        observations.observed_on,
+        observations.observed_value,
+        observations.weight,
+        observations.source_file,
+        observations.source_row,
+        observations.loaded_at
+
+    from windows
+    inner join observations
+        on
+            windows.kpi_id = observations.kpi_id
+            and windows.unit_id = observations.unit_id
+            and windows.baseline_starts_on <= observations.observed_on
+            and windows.baseline_ends_on >= observations.observed_on
+
+),
+
 final as (
 
     select
@@ -27,23 +66,23 @@ final as (
         baseline_units.unit_id,
         baseline_units.is_treated,
         baseline_units.aggregation,
-        observations.source_system,
-        observations.observed_on,
-        observations.observed_value,
-        observations.weight,
-        observations.source_file,
-        observations.source_row,
-        observations.loaded_at,
+        window_observations.source_system,
+        window_observations.observed_on,
+        window_observations.observed_value,
+        window_observations.weight,
+        window_observations.source_file,
+        window_observations.source_row,
+        window_observations.loaded_at,
         baseline_units.baseline_frozen_at,
-        observations.loaded_at > baseline_units.baseline_frozen_at as is_late
+        window_observations.loaded_at > baseline_units.baseline_frozen_at as is_late
 
     from baseline_units
-    inner join observations
+    inner join window_observations
         on
-            baseline_units.kpi_id = observations.kpi_id
-            and baseline_units.unit_id = observations.unit_id
-            and baseline_units.baseline_starts_on <= observations.observed_on
-            and baseline_units.baseline_ends_on >= observations.observed_on
+            baseline_units.kpi_id = window_observations.kpi_id
+            and baseline_units.unit_id = window_observations.unit_id
+            and baseline_units.baseline_starts_on = window_observations.baseline_starts_on
+            and baseline_units.baseline_ends_on = window_observations.baseline_ends_on
 
 )
 
