@@ -8,9 +8,6 @@ panels (they form one portfolio) and the value decay watch with its webhook aler
 from __future__ import annotations
 
 import datetime as dt
-import json
-import threading
-from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import duckdb
 import numpy as np
@@ -231,29 +228,6 @@ def test_portfolio_report_shows_naive_and_shrunk_totals(warehouse):
 # --- value decay watch ---------------------------------------------------------------------
 
 
-class _Receiver(BaseHTTPRequestHandler):
-    received: list = []
-
-    def do_POST(self):
-        body = self.rfile.read(int(self.headers["Content-Length"]))
-        self.received.append(json.loads(body))
-        self.send_response(204)
-        self.end_headers()
-
-    def log_message(self, *args):
-        pass
-
-
-@pytest.fixture
-def receiver():
-    server = HTTPServer(("127.0.0.1", 0), _Receiver)
-    _Receiver.received = []
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield server
-    server.shutdown()
-
-
 def test_a_decaying_effect_is_one_incident_and_a_stable_one_none(warehouse):
     incidents = _table(warehouse, "marts.fct_value_decay_incidents")
     decay = incidents[incidents["panel"] == "decay"]
@@ -267,21 +241,20 @@ def test_a_decaying_effect_is_one_incident_and_a_stable_one_none(warehouse):
     assert (incidents["panel"] == "stable").sum() == 0
 
 
-def test_the_decay_watch_alerts_once_across_two_runs(warehouse, receiver, monkeypatch):
+def test_the_decay_watch_alerts_once_across_two_runs(warehouse, webhook_receiver, monkeypatch):
     import dagster as dg
 
     from assets.watch.decay_alerts import decay_alerts
     from orchestration.resources import Warehouse
 
-    monkeypatch.setenv(
-        "VALUELEDGER_ALERT_WEBHOOK", f"http://127.0.0.1:{receiver.server_address[1]}/hook"
-    )
+    monkeypatch.setenv("VALUELEDGER_ALERT_WEBHOOK", webhook_receiver.url)
     resources = {"warehouse": Warehouse(path=str(warehouse))}
     first = dg.materialize([decay_alerts], resources=resources)
-    after_first = list(_Receiver.received)
+    after_first = [body for _, body in webhook_receiver.received]
     second = dg.materialize([decay_alerts], resources=resources)
     assert first.success and second.success
-    assert _Receiver.received == after_first  # the second run posts nothing
+    posted = [body for _, body in webhook_receiver.received]
+    assert posted == after_first  # the second run posts nothing
     panels_alerted = [p["initiative_id"].removeprefix("did-") for p in after_first]
     assert panels_alerted.count("decay") == 1 and "stable" not in panels_alerted
     (payload,) = [p for p in after_first if p["initiative_id"] == "did-decay"]

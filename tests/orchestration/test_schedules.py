@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
-import threading
-from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import dagster as dg
 import pytest
@@ -82,29 +79,6 @@ def test_sensor_starts_a_run_for_new_files_only(landing):
     assert new.tags[RANGE_START_TAG] == "2024-11-01"
 
 
-class _Receiver(BaseHTTPRequestHandler):
-    received: list = []
-
-    def do_POST(self):
-        body = self.rfile.read(int(self.headers["Content-Length"]))
-        self.received.append((self.path, json.loads(body)))
-        self.send_response(204)
-        self.end_headers()
-
-    def log_message(self, *args):
-        pass
-
-
-@pytest.fixture
-def receiver():
-    server = HTTPServer(("127.0.0.1", 0), _Receiver)
-    _Receiver.received = []
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield server
-    server.shutdown()
-
-
 @dg.op
 def broken_step():
     raise RuntimeError("source wms is down")
@@ -125,12 +99,11 @@ def _failure_context(instance):
     ).for_run_failure()
 
 
-def test_run_failure_posts_an_alert(receiver, monkeypatch):
-    port = receiver.server_address[1]
-    monkeypatch.setenv(WEBHOOK_ENV, f"http://127.0.0.1:{port}/hook?token=s3cret")
+def test_run_failure_posts_an_alert(webhook_receiver, monkeypatch):
+    monkeypatch.setenv(WEBHOOK_ENV, f"{webhook_receiver.url}?token=s3cret")
     with dg.DagsterInstance.ephemeral() as instance:
         alert_on_run_failure(_failure_context(instance))
-    [(path, payload)] = _Receiver.received
+    [(path, payload)] = webhook_receiver.received
     assert path == "/hook?token=s3cret"
     assert payload["job"] == "failing_job" and payload["kind"] == "run_failure"
     assert payload["failed_steps"][0]["step"] == "broken_step"
