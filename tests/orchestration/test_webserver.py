@@ -17,7 +17,11 @@ from tests.conftest import REPO
 pytestmark = pytest.mark.slow
 
 QUERY = """
-{ assetNodes { assetKey { path } dependencyKeys { path } } }
+{ assetNodes { assetKey { path } dependencyKeys { path } isPartitioned } }
+"""
+AUTOMATION = """
+{ repositoriesOrError { ... on RepositoryConnection {
+    nodes { schedules { name cronSchedule } sensors { name } } } } }
 """
 
 
@@ -27,7 +31,17 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def test_webserver_serves_the_asset_graph(tmp_path):
+def _graphql(port: int, query: str) -> dict:
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{port}/graphql",
+        data=json.dumps({"query": query}).encode(),
+        headers={"Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=5) as response:
+        return json.loads(response.read())
+
+
+def test_webserver_serves_the_asset_graph_schedules_and_sensors(tmp_path):
     port = _free_port()
     env = {**os.environ, "DAGSTER_HOME": str(tmp_path), "VALUELEDGER_HOME": str(tmp_path)}
     proc = subprocess.Popen(
@@ -52,13 +66,7 @@ def test_webserver_serves_the_asset_graph(tmp_path):
         nodes = None
         while time.monotonic() < deadline and proc.poll() is None:
             try:
-                request = urllib.request.Request(
-                    f"http://127.0.0.1:{port}/graphql",
-                    data=json.dumps({"query": QUERY}).encode(),
-                    headers={"Content-Type": "application/json"},
-                )
-                with urllib.request.urlopen(request, timeout=5) as response:
-                    data = json.loads(response.read())
+                data = _graphql(port, QUERY)
                 nodes = (data.get("data") or {}).get("assetNodes")
                 if nodes:
                     break
@@ -75,6 +83,14 @@ def test_webserver_serves_the_asset_graph(tmp_path):
         assert "landing/contact_centre" in deps["evidence/kpi_observations"]
         assert "evidence/kpi_observations" in deps["staging/stg_evidence__kpi_observations"]
         assert "reports/rpt_initiative_summary" in deps["portfolio_summary"]
+        partitioned = {"/".join(n["assetKey"]["path"]) for n in nodes if n["isPartitioned"]}
+        assert partitioned == {"evidence/kpi_observations"}
+
+        (repo,) = _graphql(port, AUTOMATION)["data"]["repositoriesOrError"]["nodes"]
+        schedules = {s["name"]: s["cronSchedule"] for s in repo["schedules"]}
+        assert set(schedules) == {"daily_refresh", "monthly_finance_close"}
+        sensors = {s["name"] for s in repo["sensors"]}
+        assert {"new_landed_files", "alert_on_run_failure"} <= sensors
     finally:
         proc.terminate()
         proc.wait(timeout=30)
