@@ -22,7 +22,7 @@ run: $(STAMP)
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	VALUELEDGER_WAREHOUSE=$$(mktemp -d)/lint.duckdb $(VENV)/bin/sqlfluff lint dbt_project
+	VALUELEDGER_WAREHOUSE=$$(mktemp -d)/lint.duckdb $(VENV)/bin/sqlfluff lint dbt_project --processes 0
 
 # The whole job on a throw-away warehouse (this is the dbt build), then pytest, which reuses it.
 test: $(STAMP) lint

@@ -27,7 +27,7 @@ width_ratios as (
 
     select
         interval_width_ratio,
-        row_number() over (order by interval_width_ratio, initiative_id, kpi_id) as position,
+        row_number() over (order by interval_width_ratio, initiative_id, kpi_id) as ratio_rank,
         count(*) over () as n_ratios
 
     from adjusted
@@ -42,7 +42,7 @@ width_median as (
         avg(interval_width_ratio) as median_interval_width_ratio
 
     from width_ratios
-    where position in (floor((n_ratios + 1) / 2.0), ceiling((n_ratios + 1) / 2.0))
+    where ratio_rank in (floor((n_ratios + 1) / 2.0), ceiling((n_ratios + 1) / 2.0))
 
 ),
 
