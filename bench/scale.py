@@ -10,7 +10,8 @@ Per size it generates the scaled sample (sources/sample, all observation files P
 - the pandas route (bench/pandas_route.py): what an analyst would write, under a memory limit, so
   running out of memory is a result;
 - at the largest size, an incremental day: one new day of observations appended as a new file
-  per source system and the CLI run again on the same home.
+  per source system, then `valueledger reprocess <its month>` on the same home (what a daily
+  run does: that month's files, the gates, the month-incremental dbt models and what follows).
 Peak memory is the largest sum of resident memory over the whole process tree, polled from /proc.
 """
 
@@ -160,27 +161,29 @@ def observation_globs(data: Path) -> list[str]:
     ]
 
 
-def add_one_day(data: Path) -> tuple[dt.date, int]:
+def add_one_day(data: Path) -> tuple[dt.date, int, list[Path]]:
     """Append the day after the last one: a new file per observation system, copying the last
-    day's rows one day later (the files a daily feed would deliver)."""
+    day's rows one day later (the files a daily feed would deliver), in the source's format."""
     con = duckdb.connect()
     config = yaml.safe_load((data / "sources.yaml").read_text(encoding="utf-8"))
-    day, rows = None, 0
+    day, rows, written = None, 0, []
     for source in config["sources"]:
         if source["table"] != "kpi_observations":
             continue
+        fmt = source["format"]
         pattern = str(data / "sources" / source["path"])
+        read = f"read_parquet('{pattern}')" if fmt == "parquet" else f"read_csv('{pattern}')"
         date_col = source.get("columns", {}).get("observed_on", "observed_on")
-        last = con.execute(f"select max({date_col}) from read_parquet('{pattern}')").fetchone()[0]
+        last = con.execute(f"select max({date_col}) from {read}").fetchone()[0]
         day = last + dt.timedelta(days=1)
-        target = Path(pattern).parent / f"observations_{day.isoformat()}.parquet"
+        target = Path(pattern).parent / f"observations_{day.isoformat()}.{fmt}"
         con.execute(
             f"copy (select * replace ({date_col} + 1 as {date_col}) "
-            f"from read_parquet('{pattern}') where {date_col} = date '{last}') "
-            f"to '{target}' (format parquet)"
+            f"from {read} where {date_col} = date '{last}') to '{target}' (format {fmt})"
         )
-        rows += con.execute(f"select count(*) from read_parquet('{target}')").fetchone()[0]
-    return day, rows
+        rows += con.execute(f"select count(*) from '{target}'").fetchone()[0]
+        written.append(target)
+    return day, rows, written
 
 
 # --- the four measurements -------------------------------------------------------------------
@@ -204,8 +207,10 @@ def full_build(data: Path, home: Path) -> Measured:
     return measure(cmd, cli_env(data, home), home.parent / f"{home.name}-run.log")
 
 
-def incremental(data: Path, home: Path) -> Measured:
-    cmd = [sys.executable, "-m", "orchestration.cli", "run", "--no-sample"]
+def incremental(data: Path, home: Path, day: dt.date) -> Measured:
+    """What a daily run does with a new day: re-process its month (that month's files, the
+    gates, the month-incremental dbt models and everything after them)."""
+    cmd = [sys.executable, "-m", "orchestration.cli", "reprocess", day.strftime("%Y-%m")]
     return measure(cmd, cli_env(data, home), home.parent / f"{home.name}-incremental.log")
 
 
@@ -273,12 +278,12 @@ def main() -> None:
     largest = label(max(sizes))
     if "incremental" not in skip:
         data, home = args.root / f"data-{largest}", args.root / f"home-{largest}"
-        day, n = add_one_day(data)
-        step(f"{largest}: incremental day {day} ({n:,} rows): valueledger run")
-        results[largest]["incremental"] = incremental(data, home)
+        day, n, written = add_one_day(data)
+        step(f"{largest}: incremental day {day} ({n:,} rows): valueledger reprocess {day:%Y-%m}")
+        results[largest]["incremental"] = incremental(data, home, day)
         results[largest]["incremental_day"] = (day, n)
         # Back to the generated files: the next benchmark starts from the same history.
-        for path in (data / "sources").rglob(f"observations_{day.isoformat()}.parquet"):
+        for path in written:
             path.unlink()
     print_table(results)
 
