@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -15,11 +16,18 @@ class WarehouseBusy(RuntimeError):
     pass
 
 
+# DuckDB takes up to 80% of RAM by default, and a run holds two databases at times (this
+# process's and dbt's). Setting a cap makes each spill to disk beyond it: less memory, much
+# slower at 50M rows (docs/scaling.md), so it is opt-in.
+MEMORY_LIMIT_ENV = "VALUELEDGER_DUCKDB_MEMORY_LIMIT"
+
+
 class Warehouse(dg.ConfigurableResource):
     """The DuckDB warehouse file. DuckDB allows one writer: a second run waits, then refuses."""
 
     path: str
     wait_seconds: float = 30.0
+    memory_limit: str | None = os.environ.get(MEMORY_LIMIT_ENV)
 
     @contextmanager
     def connect(self) -> Iterator[duckdb.DuckDBPyConnection]:
@@ -27,7 +35,8 @@ class Warehouse(dg.ConfigurableResource):
         deadline = time.monotonic() + self.wait_seconds
         while True:
             try:
-                con = duckdb.connect(self.path)
+                config = {"memory_limit": self.memory_limit} if self.memory_limit else {}
+                con = duckdb.connect(self.path, config=config)
                 break
             except duckdb.IOException as exc:
                 if "lock" not in str(exc).lower():

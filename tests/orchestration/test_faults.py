@@ -191,3 +191,11 @@ def _registry_asset():
     from assets.ingest.registry import portfolio_registry
 
     return portfolio_registry
+
+
+def test_the_warehouse_connection_caps_duckdb_memory(tmp_path):
+    # Opt-in (VALUELEDGER_DUCKDB_MEMORY_LIMIT): DuckDB would take up to 80% of RAM.
+    capped = Warehouse(path=str(tmp_path / "w.duckdb"), memory_limit="1GB")
+    with capped.connect() as con:
+        (limit,) = con.execute("select current_setting('memory_limit')").fetchone()
+    assert limit == "953.6 MiB"  # 1 GB in DuckDB's binary units
