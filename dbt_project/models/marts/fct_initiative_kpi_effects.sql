@@ -119,20 +119,8 @@ variance as (
     select
         initiative_id,
         kpi_id,
-        sum(effect_influence * effect_influence) as effect_variance,
+        {{ clustered_variance('effect_influence', 'effect_design_influence', 'is_treated_unit') }},
         sum(value_influence * value_influence) as value_variance,
-        sum(
-            case
-                when is_treated_unit then effect_design_influence * effect_design_influence
-                else 0
-            end
-        ) as treated_design_variance,
-        sum(
-            case
-                when is_treated_unit then 0
-                else effect_design_influence * effect_design_influence
-            end
-        ) as control_design_variance,
         sum(
             case
                 when is_treated_unit then value_design_influence * value_design_influence
@@ -145,9 +133,7 @@ variance as (
                 else value_design_influence * value_design_influence
             end
         ) as control_value_design_variance,
-        sum(case when is_treated_unit then 1 else 0 end) as n_treated_units,
-        sum(case when is_control_unit then 1 else 0 end) as n_control_units,
-        sum(case when is_treated_unit then 0 else 1 end) as n_control_only_units
+        sum(case when is_control_unit then 1 else 0 end) as n_control_units
 
     from influences
     group by
