@@ -189,8 +189,15 @@ def add_one_day(data: Path) -> tuple[dt.date, int, list[Path]]:
 # --- the four measurements -------------------------------------------------------------------
 
 
+def tool_env() -> dict[str, str]:
+    """This environment with the interpreter's bin first: dagster-dbt runs `dbt` from PATH."""
+    env = dict(os.environ)
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
+    return env
+
+
 def cli_env(data: Path, home: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("VALUELEDGER_", "DAGSTER_"))}
+    env = {k: v for k, v in tool_env().items() if not k.startswith(("VALUELEDGER_", "DAGSTER_"))}
     env.update(
         VALUELEDGER_HOME=str(home),
         VALUELEDGER_SOURCES=str(data / "sources"),
@@ -252,8 +259,11 @@ def main() -> None:
     # The manifest is prepared once per change of the dbt project (the first run after a change
     # does it): measured apart, as the state every run after that starts from.
     prepare = measure(
-        [sys.executable, "-c", PREPARE_MANIFEST], dict(os.environ), args.root / "manifest.log"
+        [sys.executable, "-c", PREPARE_MANIFEST], tool_env(), args.root / "manifest.log"
     )
+    if not prepare.ok:
+        print(prepare.tail)
+        raise SystemExit(f"preparing the dbt manifest failed; log in {args.root}")
     step(f"dbt manifest prepared (once per change of the dbt project): {prepare.seconds:.1f} s")
     for rows in sizes:
         name = label(rows)

@@ -12,9 +12,9 @@ import json
 import warnings
 
 import dagster as dg
-import yaml
 
 from orchestration.settings import get_settings
+from sources.portfolio.registry import RegistryError, load_registry
 
 # `backfill_policy` is marked beta; dagster is pinned exactly (requirements.lock).
 warnings.filterwarnings("ignore", category=dg.BetaWarning)
@@ -30,10 +30,9 @@ FALLBACK_START = dt.date(2020, 1, 1)
 def data_starts_on() -> dt.date:
     """portfolio.data_starts_on of the registry: no evidence may be older (sources/rules)."""
     try:
-        raw = yaml.safe_load(get_settings().registry_path.read_text(encoding="utf-8"))
-        value = raw["portfolio"]["data_starts_on"]
-        return value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value))
-    except (OSError, yaml.YAMLError, KeyError, TypeError, ValueError):
+        # Parsed once per process: the registry asset and the loaders reuse this parse.
+        return load_registry(get_settings().registry_path).portfolio.data_starts_on
+    except (RegistryError, OSError):
         return FALLBACK_START
 
 

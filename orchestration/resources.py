@@ -16,10 +16,11 @@ class WarehouseBusy(RuntimeError):
     pass
 
 
-# DuckDB takes up to 80% of RAM by default, and a run holds two databases at times (this
-# process's and dbt's). Setting a cap makes each spill to disk beyond it: less memory, much
-# slower at 50M rows (docs/scaling.md), so it is opt-in.
+# DuckDB would take up to 80% of RAM, and a run holds two databases at times (this process's
+# and dbt's). 4 GB each keeps a 50M-observation build within 6 GiB at no cost in time
+# (docs/scaling.md); beyond it DuckDB spills to disk. Raise it (e.g. '80%') for larger data.
 MEMORY_LIMIT_ENV = "VALUELEDGER_DUCKDB_MEMORY_LIMIT"
+DEFAULT_MEMORY_LIMIT = "4GB"
 
 
 class Warehouse(dg.ConfigurableResource):
@@ -27,7 +28,7 @@ class Warehouse(dg.ConfigurableResource):
 
     path: str
     wait_seconds: float = 30.0
-    memory_limit: str | None = os.environ.get(MEMORY_LIMIT_ENV)
+    memory_limit: str | None = os.environ.get(MEMORY_LIMIT_ENV, DEFAULT_MEMORY_LIMIT)
 
     @contextmanager
     def connect(self) -> Iterator[duckdb.DuckDBPyConnection]:
@@ -35,8 +36,7 @@ class Warehouse(dg.ConfigurableResource):
         deadline = time.monotonic() + self.wait_seconds
         while True:
             try:
-                config = {"memory_limit": self.memory_limit} if self.memory_limit else {}
-                con = duckdb.connect(self.path, config=config)
+                con = duckdb.connect(self.path)
                 break
             except duckdb.IOException as exc:
                 if "lock" not in str(exc).lower():
@@ -49,6 +49,10 @@ class Warehouse(dg.ConfigurableResource):
                     ) from None
                 time.sleep(0.5)
         try:
+            # SET, not a connect config: DuckDB refuses a second connection to the same file in
+            # this process (a test, a report reader) whose config differs from the first.
+            if self.memory_limit:
+                con.execute("set memory_limit = ?", [self.memory_limit])
             yield con
         finally:
             con.close()

@@ -241,6 +241,16 @@ def test_a_decaying_effect_is_one_incident_and_a_stable_one_none(warehouse):
     assert (incidents["panel"] == "stable").sum() == 0
 
 
+def test_decay_degrees_of_freedom_of_a_balanced_panel_are_not_rounding_noise(warehouse):
+    # Every unit is in every cell of the stable panel: its recent and earlier design weights
+    # cancel exactly, so Welch-Satterthwaite has nothing to weigh and falls back to
+    # n_treated + n_control - 2. Left to floating point, the 1e-17 residue gave 1.6 in one
+    # build and 2.3 in the next.
+    tested = _table(warehouse, "intermediate.int_decay_windows_tested")
+    assert len(tested.loc[["stable"]]) > 0
+    assert (tested.loc[["stable"], "degrees_of_freedom"] == 10 + 10 - 2).all()
+
+
 def test_the_decay_watch_alerts_once_across_two_runs(warehouse, webhook_receiver, monkeypatch):
     import dagster as dg
 

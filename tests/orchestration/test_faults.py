@@ -194,7 +194,10 @@ def _registry_asset():
 
 
 def test_the_warehouse_connection_caps_duckdb_memory(tmp_path):
-    # Opt-in (VALUELEDGER_DUCKDB_MEMORY_LIMIT): DuckDB would take up to 80% of RAM.
+    # 4 GB unless VALUELEDGER_DUCKDB_MEMORY_LIMIT says otherwise; DuckDB would take 80% of RAM.
+    with Warehouse(path=str(tmp_path / "default.duckdb")).connect() as con:
+        (limit,) = con.execute("select current_setting('memory_limit')").fetchone()
+    assert limit == "3.7 GiB"  # 4 GB in DuckDB's binary units
     capped = Warehouse(path=str(tmp_path / "w.duckdb"), memory_limit="1GB")
     with capped.connect() as con:
         (limit,) = con.execute("select current_setting('memory_limit')").fetchone()

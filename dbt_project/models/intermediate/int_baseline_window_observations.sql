@@ -1,8 +1,11 @@
--- Every observation dated inside a cohort's baseline window, for each unit that needs that
--- baseline, marked late when it was loaded after the baseline froze. Late rows never move a
--- baseline (int_baselines_frozen leaves them out); fct_late_baseline_evidence lists them.
--- A table, not a view: two models read it, and at scale the join should run once.
-{{ config(materialized='table') }}
+-- Every observation dated inside a baseline window, once per distinct window of a unit (its KPI,
+-- days and the moment it froze), marked late when it was loaded after the baseline froze. Late
+-- rows never move a baseline (int_baselines_frozen leaves them out); fct_late_baseline_evidence
+-- lists them. Keyed by window, not by cohort: a control unit is a candidate for every cohort of
+-- its KPI and cloned or co-launched initiatives share windows, so per cohort the same days would
+-- be joined and stored again for each (at 50M observations, about a billion rows).
+-- A view: int_baselines_frozen aggregates it and fct_late_baseline_evidence keeps its late rows.
+{{ config(materialized='view') }}
 
 with
 
@@ -18,34 +21,37 @@ observations as (
 
 ),
 
--- Cohorts of cloned or co-launched initiatives share windows: the date-range join runs once
--- per distinct unit window (about a tenth of the cohort units), then fans out by equality.
 windows as (
 
     select distinct
         kpi_id,
         unit_id,
+        aggregation,
         baseline_starts_on,
-        baseline_ends_on
+        baseline_ends_on,
+        baseline_frozen_at
 
     from baseline_units
 
 ),
 
-window_observations as (
+final as (
 
     select
         windows.kpi_id,
         windows.unit_id,
+        windows.aggregation,
         windows.baseline_starts_on,
         windows.baseline_ends_on,
+        windows.baseline_frozen_at,
         observations.source_system,
         observations.observed_on,
         observations.observed_value,
         observations.weight,
         observations.source_file,
         observations.source_row,
-        observations.loaded_at
+        observations.loaded_at,
+        observations.loaded_at > windows.baseline_frozen_at as is_late
 
     from windows
     inner join observations
@@ -54,35 +60,6 @@ window_observations as (
             and windows.unit_id = observations.unit_id
             and windows.baseline_starts_on <= observations.observed_on
             and windows.baseline_ends_on >= observations.observed_on
-
-),
-
-final as (
-
-    select
-        baseline_units.initiative_id,
-        baseline_units.kpi_id,
-        baseline_units.go_live_on,
-        baseline_units.unit_id,
-        baseline_units.is_treated,
-        baseline_units.aggregation,
-        window_observations.source_system,
-        window_observations.observed_on,
-        window_observations.observed_value,
-        window_observations.weight,
-        window_observations.source_file,
-        window_observations.source_row,
-        window_observations.loaded_at,
-        baseline_units.baseline_frozen_at,
-        window_observations.loaded_at > baseline_units.baseline_frozen_at as is_late
-
-    from baseline_units
-    inner join window_observations
-        on
-            baseline_units.kpi_id = window_observations.kpi_id
-            and baseline_units.unit_id = window_observations.unit_id
-            and baseline_units.baseline_starts_on = window_observations.baseline_starts_on
-            and baseline_units.baseline_ends_on = window_observations.baseline_ends_on
 
 )
 

@@ -1,6 +1,8 @@
 -- The frozen baseline of each unit over each cohort's window: for the cohort's own units
 -- (is_treated) and for its control candidates, over the same calendar days. Only observations
 -- dated inside [go-live - baseline_days, go-live) and loaded before the baseline froze count.
+-- Computed once per distinct window (int_baseline_window_observations), then given to every
+-- cohort and unit sharing it.
 -- A table, not a view: several models read it, and at scale it should be computed once.
 {{ config(materialized='table') }}
 
@@ -18,45 +20,54 @@ window_observations as (
 
 ),
 
-baseline_stats as (
+-- One scan of the window join: the kept and the late rows of each window apart.
+window_stats as (
 
     select
-        initiative_id,
         kpi_id,
-        go_live_on,
         unit_id,
-        {{ kpi_mean('aggregation', 'observed_value', 'weight') }} as baseline_mean,
-        stddev_samp(observed_value) as baseline_sd,
-        count(*) as baseline_observations,
-        max(loaded_at) as baseline_last_loaded_at
+        baseline_starts_on,
+        baseline_ends_on,
+        baseline_frozen_at,
+        is_late,
+        {{ kpi_mean('aggregation', 'observed_value', 'weight') }} as mean_value,
+        stddev_samp(observed_value) as sd_value,
+        count(*) as observations,
+        max(loaded_at) as last_loaded_at
 
     from window_observations
-    where not is_late
     group by
-        initiative_id,
         kpi_id,
-        go_live_on,
         unit_id,
-        aggregation
+        baseline_starts_on,
+        baseline_ends_on,
+        baseline_frozen_at,
+        aggregation,
+        is_late
 
 ),
 
-late_stats as (
+windows as (
 
     select
-        initiative_id,
         kpi_id,
-        go_live_on,
         unit_id,
-        count(*) as late_observations
+        baseline_starts_on,
+        baseline_ends_on,
+        baseline_frozen_at,
+        max(case when not is_late then mean_value end) as baseline_mean,
+        max(case when not is_late then sd_value end) as baseline_sd,
+        max(case when not is_late then last_loaded_at end) as baseline_last_loaded_at,
+        sum(case when not is_late then observations else 0 end) as baseline_observations,
+        sum(case when is_late then observations else 0 end) as late_observations
 
-    from window_observations
-    where is_late
+    from window_stats
     group by
-        initiative_id,
         kpi_id,
-        go_live_on,
-        unit_id
+        unit_id,
+        baseline_starts_on,
+        baseline_ends_on,
+        baseline_frozen_at
 
 ),
 
@@ -73,29 +84,24 @@ final as (
         baseline_units.baseline_starts_on,
         baseline_units.baseline_ends_on,
         baseline_units.baseline_frozen_at,
-        baseline_stats.baseline_mean,
-        baseline_stats.baseline_sd,
-        baseline_stats.baseline_last_loaded_at,
-        coalesce(baseline_stats.baseline_observations, 0) as baseline_observations,
-        cast(coalesce(baseline_stats.baseline_observations, 0) as {{ type_double() }})
+        windows.baseline_mean,
+        windows.baseline_sd,
+        windows.baseline_last_loaded_at,
+        coalesce(windows.baseline_observations, 0) as baseline_observations,
+        cast(coalesce(windows.baseline_observations, 0) as {{ type_double() }})
         / baseline_units.baseline_days as baseline_coverage,
-        coalesce(baseline_stats.baseline_observations, 0)
+        coalesce(windows.baseline_observations, 0)
         >= baseline_units.min_observations as has_min_observations,
-        coalesce(late_stats.late_observations, 0) as late_observations
+        coalesce(windows.late_observations, 0) as late_observations
 
     from baseline_units
-    left join baseline_stats
+    left join windows
         on
-            baseline_units.initiative_id = baseline_stats.initiative_id
-            and baseline_units.kpi_id = baseline_stats.kpi_id
-            and baseline_units.go_live_on = baseline_stats.go_live_on
-            and baseline_units.unit_id = baseline_stats.unit_id
-    left join late_stats
-        on
-            baseline_units.initiative_id = late_stats.initiative_id
-            and baseline_units.kpi_id = late_stats.kpi_id
-            and baseline_units.go_live_on = late_stats.go_live_on
-            and baseline_units.unit_id = late_stats.unit_id
+            baseline_units.kpi_id = windows.kpi_id
+            and baseline_units.unit_id = windows.unit_id
+            and baseline_units.baseline_starts_on = windows.baseline_starts_on
+            and baseline_units.baseline_ends_on = windows.baseline_ends_on
+            and baseline_units.baseline_frozen_at = windows.baseline_frozen_at
 
 )
 

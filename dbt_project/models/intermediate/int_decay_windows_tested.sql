@@ -194,7 +194,14 @@ unit_influences as (
         evaluated_month,
         unit_id,
         sum(influence) as influence,
-        sum(design_influence) as design_influence,
+        -- A unit in every cell of its cohort's two windows has a design influence of exactly 0
+        -- (its recent and earlier weights cancel); in floating point it is +-1e-17, and the
+        -- degrees of freedom of such residue would be noise (they varied run to run). Design
+        -- influences are at most 1 in size, so below 1e-12 is the cancellation.
+        case
+            when abs(sum(design_influence)) < 1e-12 then 0
+            else sum(design_influence)
+        end as design_influence,
         max(case when is_treated then 1 else 0 end) = 1 as is_treated_unit
 
     from unit_residuals

@@ -35,8 +35,10 @@ rollout as (
 
 ),
 
--- Every observation of a KPI an initiative measures, for every unit that reports the KPI:
--- rolled-out units carry their go-live, the others are controls.
+-- Every observation of a KPI an initiative measures, for the units it rolled out to. Controls
+-- are not here: they enter the estimates at the unit-month grain (int_unit_months_differenced),
+-- and carrying them would repeat every observation once per initiative measuring its KPI (about
+-- 40 rows per observation at 500 initiatives).
 joined as (
 
     select
@@ -58,17 +60,17 @@ joined as (
             as integer
         ) as days_from_go_live
 
-    from initiative_kpis
+    from rollout
+    inner join initiative_kpis
+        on rollout.initiative_id = initiative_kpis.initiative_id
     inner join initiatives
         on initiative_kpis.initiative_id = initiatives.initiative_id
     inner join kpis
         on initiative_kpis.kpi_id = kpis.kpi_id
     inner join observations
-        on initiative_kpis.kpi_id = observations.kpi_id
-    left join rollout
         on
-            initiative_kpis.initiative_id = rollout.initiative_id
-            and observations.unit_id = rollout.unit_id
+            initiative_kpis.kpi_id = observations.kpi_id
+            and rollout.unit_id = observations.unit_id
 
 ),
 
@@ -90,9 +92,7 @@ final as (
         ramp_up_days,
         go_live_on,
         days_from_go_live,
-        go_live_on is not null as is_treated,
         case
-            when go_live_on is null then 'control'
             when days_from_go_live < -baseline_days then 'pre_baseline'
             when days_from_go_live < 0 then 'baseline'
             when days_from_go_live < ramp_up_days then 'ramp_up'

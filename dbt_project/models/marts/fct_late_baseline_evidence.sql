@@ -3,6 +3,15 @@
 -- not move. One row per observation x cohort window it falls in.
 with
 
+-- The cohort units whose window has late rows (int_baselines_frozen counted them): the window
+-- join below then runs for those windows only.
+late_units as (
+
+    select * from {{ ref('int_baselines_frozen') }}
+    where late_observations > 0
+
+),
+
 window_observations as (
 
     select * from {{ ref('int_baseline_window_observations') }}
@@ -13,21 +22,28 @@ window_observations as (
 final as (
 
     select
-        initiative_id,
-        kpi_id,
-        go_live_on,
-        unit_id,
-        is_treated,
-        source_system,
-        observed_on,
-        observed_value,
-        weight,
-        loaded_at,
-        baseline_frozen_at,
-        source_file,
-        source_row
+        late_units.initiative_id,
+        late_units.kpi_id,
+        late_units.go_live_on,
+        late_units.unit_id,
+        late_units.is_treated,
+        window_observations.source_system,
+        window_observations.observed_on,
+        window_observations.observed_value,
+        window_observations.weight,
+        window_observations.loaded_at,
+        window_observations.baseline_frozen_at,
+        window_observations.source_file,
+        window_observations.source_row
 
-    from window_observations
+    from late_units
+    inner join window_observations
+        on
+            late_units.kpi_id = window_observations.kpi_id
+            and late_units.unit_id = window_observations.unit_id
+            and late_units.baseline_starts_on = window_observations.baseline_starts_on
+            and late_units.baseline_ends_on = window_observations.baseline_ends_on
+            and late_units.baseline_frozen_at = window_observations.baseline_frozen_at
 
 )
 
