@@ -8,9 +8,9 @@ them. Columns named `source_system`, `initiative_id`, `kpi_id`, `unit_id` identi
 `kpi_ids` (a list) names the KPIs a source-level row concerns.
 """
 
-from __future__ import annotations
-
 import datetime as dt
+import uuid
+from typing import NamedTuple
 
 import duckdb
 import pandas as pd
@@ -34,11 +34,66 @@ def _ids(*cols: str) -> str:
     return ", ".join(f"lower(trim({c})) as {c}" for c in cols)
 
 
-def _missing(table: str) -> str:
-    """SQL count of rows missing a required contract or lineage column."""
+def _is_missing(table: str) -> str:
+    """SQL condition: the row misses a required contract or lineage column."""
     contract = EVIDENCE_CONTRACTS[table]
     required = [c.name for c in contract.columns if c.required and c.name != "source_row"]
-    return "count(*) filter (where " + " or ".join(f"{c} is null" for c in required) + ")"
+    return "(" + " or ".join(f"{c} is null" for c in required) + ")"
+
+
+def _missing(table: str) -> str:
+    """SQL count of rows missing a required contract or lineage column."""
+    return f"count(*) filter (where {_is_missing(table)})"
+
+
+class KpiTables(NamedTuple):
+    """Temp tables the KPI observation frames share (profile_frames creates and drops them):
+    `series` numbers each source system x KPI x unit, `raw_ids` maps the raw ids to it (ids
+    that differ only in case or spaces are one series), `rows` is one row per observation with
+    its series and the date before it in the series."""
+
+    series: str
+    raw_ids: str
+    rows: str
+
+
+def kpi_tables(tables: KpiTables) -> list[str]:
+    """Normalising ids, sorting dates per series and counting distinct dates over 50M rows
+    are most of what the KPI frames cost: done once here, on integer series keys."""
+    return [
+        f"""
+        create temp table {tables.raw_ids} as
+        with raw_ids as (
+            select distinct source_system, kpi_id as raw_kpi_id, unit_id as raw_unit_id
+            from {RAW_SCHEMA}.kpi_observations
+        ),
+        ids as (
+            select *, lower(trim(raw_kpi_id)) as kpi_id, lower(trim(raw_unit_id)) as unit_id
+            from raw_ids
+        )
+        select *, dense_rank() over (order by source_system, kpi_id, unit_id) as series_id
+        from ids
+        """,
+        f"""
+        create temp table {tables.series} as
+        select distinct series_id, source_system, kpi_id, unit_id from {tables.raw_ids}
+        """,
+        f"""
+        create temp table {tables.rows} as
+        with o as (
+            select *, {_is_missing("kpi_observations")} as is_missing
+            from {RAW_SCHEMA}.kpi_observations
+        )
+        select i.series_id, o.observed_on, o.value, o.weight, o.is_missing,
+            lag(o.observed_on) over (
+                partition by i.series_id order by o.observed_on) as previous_on
+        from o
+        join {tables.raw_ids} as i
+            on o.source_system is not distinct from i.source_system
+            and o.kpi_id is not distinct from i.raw_kpi_id
+            and o.unit_id is not distinct from i.raw_unit_id
+        """,
+    ]
 
 
 def evidence_columns(con: duckdb.DuckDBPyConnection) -> str:
@@ -60,27 +115,28 @@ def evidence_columns(con: duckdb.DuckDBPyConnection) -> str:
     """
 
 
-def kpi_observations_profile(con) -> str:
+def kpi_observations_profile(con, kpi: KpiTables) -> str:
     return f"""
-        with o as (
-            select * exclude (unit_id, kpi_id), {_ids("unit_id", "kpi_id")}
-            from {RAW_SCHEMA}.kpi_observations
-        ),
-        g as (
-            select source_system, kpi_id, unit_id,
+        with g as (
+            select series_id,
                 count(*) as n_rows,
-                count(*) - count(distinct observed_on) as n_duplicate_grain,
-                {_missing("kpi_observations")} as n_missing_required,
+                -- A date's first row is the one whose previous date differs from its own.
+                count(*)
+                    - count(observed_on) filter (where observed_on is distinct from previous_on)
+                    as n_duplicate_grain,
+                count(*) filter (where is_missing) as n_missing_required,
                 min(value) as value_min, max(value) as value_max, min(weight) as weight_min,
                 min(observed_on)::timestamp as first_date,
                 max(observed_on)::timestamp as last_date
-            from o group by all
+            from {kpi.rows} group by series_id
         )
-        select g.*, k.min_value as kpi_min, k.max_value as kpi_max,
+        select s.source_system, s.kpi_id, s.unit_id, g.* exclude (series_id),
+            k.min_value as kpi_min, k.max_value as kpi_max,
             k.kpi_id is not null as is_known_kpi, u.unit_id is not null as is_known_unit
         from g
-        left join {RAW_SCHEMA}.portfolio_kpis as k on g.kpi_id = k.kpi_id
-        left join {RAW_SCHEMA}.portfolio_units as u on g.unit_id = u.unit_id
+        join {kpi.series} as s using (series_id)
+        left join {RAW_SCHEMA}.portfolio_kpis as k on s.kpi_id = k.kpi_id
+        left join {RAW_SCHEMA}.portfolio_units as u on s.unit_id = u.unit_id
         order by all
     """
 
@@ -208,52 +264,55 @@ def evidence_sources(con) -> str:
     """
 
 
-def kpi_observation_gaps(con) -> str:
+def kpi_observation_gaps(con, kpi: KpiTables) -> str:
     return f"""
-        with o as (
-            select distinct source_system, {_ids("kpi_id", "unit_id")}, observed_on
-            from {RAW_SCHEMA}.kpi_observations
-        ),
-        d as (
-            select *, lag(observed_on) over (
-                partition by source_system, kpi_id, unit_id order by observed_on) as previous_on
-            from o
+        with d as (
+            select series_id, previous_on, observed_on,
+                date_diff('day', previous_on, observed_on) as gap_days
+            from {kpi.rows}
+            -- One row per distinct date: a date's later rows have it as their previous date.
+            where previous_on is not null and previous_on is distinct from observed_on
         ),
         g as (
-            select source_system, kpi_id, unit_id,
-                median(date_diff('day', previous_on, observed_on)) as typical_gap_days,
-                max(date_diff('day', previous_on, observed_on)) as longest_gap_days,
-                arg_max(previous_on, date_diff('day', previous_on, observed_on)) as gap_from,
-                arg_max(observed_on, date_diff('day', previous_on, observed_on)) as gap_to
-            from d where previous_on is not null group by all
+            select series_id,
+                median(gap_days) as typical_gap_days,
+                max(gap_days) as longest_gap_days,
+                -- The earliest of equally long gaps (arg_max alone returns any of them); a
+                -- gap to a missing date has no length and is never the longest.
+                arg_min(previous_on, (-gap_days, observed_on)) filter (where gap_days is not null)
+                    as gap_from,
+                arg_min(observed_on, (-gap_days, observed_on)) filter (where gap_days is not null)
+                    as gap_to
+            from d group by series_id
         )
-        select *, greatest({GAP_MIN_DAYS}, {GAP_INTERVALS} * typical_gap_days)
-            as allowed_gap_days
-        from g order by all
+        select s.source_system, s.kpi_id, s.unit_id, g.* exclude (series_id),
+            greatest({GAP_MIN_DAYS}, {GAP_INTERVALS} * typical_gap_days) as allowed_gap_days
+        from g join {kpi.series} as s using (series_id)
+        order by all
     """
 
 
-def kpi_observation_levels(con) -> str:
+def kpi_observation_levels(con, kpi: KpiTables) -> str:
     """Monthly medians against the unit's overall median (months with 5+ observations)."""
     return f"""
-        with o as (
-            select source_system, {_ids("kpi_id", "unit_id")}, observed_on, value
-            from {RAW_SCHEMA}.kpi_observations
-        ),
-        m as (
-            select source_system, kpi_id, unit_id,
-                strftime(date_trunc('month', observed_on), '%Y-%m') as month,
+        with m as (
+            select series_id, date_trunc('month', observed_on) as month_start,
                 median(value) as month_median, count(*) as n_obs
-            from o group by all
+            from {kpi.rows} group by all
         ),
         u as (
-            select source_system, kpi_id, unit_id, median(value) as unit_median
-            from o group by all
+            select series_id, median(value) as unit_median
+            from {kpi.rows} group by series_id
         )
-        select m.*, u.unit_median,
+        select s.source_system, s.kpi_id, s.unit_id,
+            strftime(m.month_start, '%Y-%m') as month, m.month_median, m.n_obs, u.unit_median,
             case when u.unit_median > 0 and m.n_obs >= 5 then m.month_median / u.unit_median end
                 as level_ratio
-        from m join u using (source_system, kpi_id, unit_id)
+        from m
+        join u using (series_id)
+        join {kpi.series} as s using (series_id)
+        -- Series with a missing id are left out, as the join on the ids used to do.
+        where s.source_system is not null and s.kpi_id is not null and s.unit_id is not null
         order by all
     """
 
@@ -419,6 +478,7 @@ BUILDERS = {
     "evidence_age": evidence_age,
 }
 NEEDS_TODAY = {"baseline_coverage", "late_for_frozen_baseline", "evidence_age"}
+NEEDS_KPI_TABLES = {"kpi_observations_profile", "kpi_observation_gaps", "kpi_observation_levels"}
 assert set(BUILDERS) == set(FRAMES), set(BUILDERS) ^ set(FRAMES)
 
 
@@ -430,13 +490,34 @@ def profile_frames(
     computed with the reason (a table whose columns changed: its checks fail, they never
     pass unseen)."""
     frames, errors = {}, {}
-    for name, build in BUILDERS.items():
-        sql = build(con, today) if name in NEEDS_TODAY else build(con)
+    # Temp tables live on the connection (the run's writer): a unique name, dropped at the end.
+    suffix = uuid.uuid4().hex
+    kpi = KpiTables(*(f"_gates_kpi_{table}_{suffix}" for table in KpiTables._fields))
+    try:
+        kpi_error = None
         try:
-            frames[name] = con.execute(sql).df()
+            for sql in kpi_tables(kpi):
+                con.execute(sql)
         except duckdb.Error as exc:
-            errors[name] = str(exc).splitlines()[0]
-            frames[name] = pd.DataFrame()
+            kpi_error = str(exc).splitlines()[0]  # the error of each frame reading the tables
+        for name, build in BUILDERS.items():
+            if name in NEEDS_KPI_TABLES and kpi_error:
+                errors[name], frames[name] = kpi_error, pd.DataFrame()
+                continue
+            if name in NEEDS_TODAY:
+                sql = build(con, today)
+            elif name in NEEDS_KPI_TABLES:
+                sql = build(con, kpi)
+            else:
+                sql = build(con)
+            try:
+                frames[name] = con.execute(sql).df()
+            except duckdb.Error as exc:
+                errors[name] = str(exc).splitlines()[0]
+                frames[name] = pd.DataFrame()
+    finally:
+        for table in kpi:
+            con.execute(f"drop table if exists {table}")
     return frames, errors
 
 
