@@ -161,9 +161,11 @@ def observation_globs(data: Path) -> list[str]:
     ]
 
 
-def add_one_day(data: Path) -> tuple[dt.date, int, list[Path]]:
-    """Append the day after the last one: a new file per observation system, copying the last
-    day's rows one day later (the files a daily feed would deliver), in the source's format."""
+def add_one_day(data: Path) -> tuple[dt.date, int, list[tuple[Path, Path | None]]]:
+    """Append the day after the last one to each observation system's running-month file
+    (`observations_YYYY-MM`, the file a daily feed grows; a new month starts a new file),
+    copying the last day's rows one day later, in the source's format. Returns what to undo:
+    each written file with the backup of its previous bytes (None when it is new)."""
     con = duckdb.connect()
     config = yaml.safe_load((data / "sources.yaml").read_text(encoding="utf-8"))
     day, rows, written = None, 0, []
@@ -176,14 +178,32 @@ def add_one_day(data: Path) -> tuple[dt.date, int, list[Path]]:
         date_col = source.get("columns", {}).get("observed_on", "observed_on")
         last = con.execute(f"select max({date_col}) from {read}").fetchone()[0]
         day = last + dt.timedelta(days=1)
-        target = Path(pattern).parent / f"observations_{day.isoformat()}.{fmt}"
-        con.execute(
-            f"copy (select * replace ({date_col} + 1 as {date_col}) "
-            f"from {read} where {date_col} = date '{last}') to '{target}' (format {fmt})"
+        target = Path(pattern).parent / f"observations_{day:%Y-%m}.{fmt}"
+        backup = None
+        new_rows = (
+            f"select * replace ({date_col} + 1 as {date_col}) "
+            f"from {read} where {date_col} = date '{last}'"
         )
-        rows += con.execute(f"select count(*) from '{target}'").fetchone()[0]
-        written.append(target)
+        if target.exists():  # the running month's file grows by the day
+            backup = target.with_name(target.name + ".before-bench")
+            shutil.copy2(target, backup)
+            source_read = f"read_{'parquet' if fmt == 'parquet' else 'csv'}('{backup}')"
+            new_rows = f"select * from {source_read} union all {new_rows}"
+        con.execute(f"copy ({new_rows}) to '{target}' (format {fmt})")
+        rows += con.execute(
+            f"select count(*) from {read} where {date_col} = date '{day}'"
+        ).fetchone()[0]
+        written.append((target, backup))
     return day, rows, written
+
+
+def undo_day(written: list[tuple[Path, Path | None]]) -> None:
+    """Back to the generated files: the next benchmark starts from the same history."""
+    for target, backup in written:
+        if backup is None:
+            target.unlink()
+        else:
+            backup.replace(target)
 
 
 # --- the four measurements -------------------------------------------------------------------
@@ -291,10 +311,13 @@ def main() -> None:
         day, n, written = add_one_day(data)
         step(f"{largest}: incremental day {day} ({n:,} rows): valueledger reprocess {day:%Y-%m}")
         results[largest]["incremental"] = incremental(data, home, day)
-        results[largest]["incremental_day"] = (day, n)
-        # Back to the generated files: the next benchmark starts from the same history.
-        for path in written:
-            path.unlink()
+        undo_day(written)
+        # The day must have landed, or the figure measures a run that had nothing to do.
+        with duckdb.connect(str(home / "warehouse.duckdb"), read_only=True) as con:
+            (landed,) = con.execute(
+                "select count(*) from raw.kpi_observations where observed_on = ?", [day]
+            ).fetchone()
+        results[largest]["incremental_day"] = (day, n, landed)
     print_table(results)
 
 
@@ -332,8 +355,10 @@ def print_table(results: dict) -> None:
         print(f"      cpu seconds (user + system, whole tree): {', '.join(cpu)}")
         if "incremental" in r:
             i = r["incremental"]
-            day, n = r["incremental_day"]
+            day, n, landed = r["incremental_day"]
             status = "" if i.ok else f" FAILED (exit {i.returncode})"
+            if landed != n:
+                status += f" NOT LOADED ({landed:,} of {n:,} rows in the warehouse)"
             print(
                 f"      incremental day {day} ({n:,} rows): {i.seconds:.1f} s, peak "
                 f"{gib(i.peak_bytes)} GiB, {i.seconds / b.seconds:.1%} of the full build{status}"
