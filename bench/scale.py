@@ -161,6 +161,10 @@ def observation_globs(data: Path) -> list[str]:
     ]
 
 
+def _reader(fmt: str, path: Path | str) -> str:
+    return f"read_parquet('{path}')" if fmt == "parquet" else f"read_csv('{path}')"
+
+
 def add_one_day(data: Path) -> tuple[dt.date, int, list[tuple[Path, Path | None]]]:
     """Append the day after the last one to each observation system's running-month file
     (`observations_YYYY-MM`, the file a daily feed grows; a new month starts a new file),
@@ -174,22 +178,23 @@ def add_one_day(data: Path) -> tuple[dt.date, int, list[tuple[Path, Path | None]
             continue
         fmt = source["format"]
         pattern = str(data / "sources" / source["path"])
-        read = f"read_parquet('{pattern}')" if fmt == "parquet" else f"read_csv('{pattern}')"
+        read = _reader(fmt, pattern)
         date_col = source.get("columns", {}).get("observed_on", "observed_on")
         last = con.execute(f"select max({date_col}) from {read}").fetchone()[0]
         day = last + dt.timedelta(days=1)
         target = Path(pattern).parent / f"observations_{day:%Y-%m}.{fmt}"
         backup = None
-        new_rows = (
-            f"select * replace ({date_col} + 1 as {date_col}) "
-            f"from {read} where {date_col} = date '{last}'"
-        )
-        if target.exists():  # the running month's file grows by the day
+        next_day = f"select * replace ({date_col} + 1 as {date_col}) from {{}} where {date_col} = ?"
+        if target.exists():
+            # The running month's file grows by the day. It holds the last day too: read the
+            # month from a copy, never from the file being written.
             backup = target.with_name(target.name + ".before-bench")
             shutil.copy2(target, backup)
-            source_read = f"read_{'parquet' if fmt == 'parquet' else 'csv'}('{backup}')"
-            new_rows = f"select * from {source_read} union all {new_rows}"
-        con.execute(f"copy ({new_rows}) to '{target}' (format {fmt})")
+            month = _reader(fmt, backup)
+            new_rows = f"select * from {month} union all " + next_day.format(month)
+        else:
+            new_rows = next_day.format(read)
+        con.execute(f"copy ({new_rows}) to '{target}' (format {fmt})", [last])
         rows += con.execute(
             f"select count(*) from {read} where {date_col} = date '{day}'"
         ).fetchone()[0]
