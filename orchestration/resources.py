@@ -52,7 +52,13 @@ class Warehouse(dg.ConfigurableResource):
             # SET, not a connect config: DuckDB refuses a second connection to the same file in
             # this process (a test, a report reader) whose config differs from the first.
             if self.memory_limit:
-                con.execute("set memory_limit = ?", [self.memory_limit])
+                try:
+                    con.execute("set memory_limit = ?", [self.memory_limit])
+                except duckdb.Error as exc:
+                    raise ValueError(
+                        f"{MEMORY_LIMIT_ENV}={self.memory_limit!r} is not a DuckDB memory limit "
+                        f"({str(exc).splitlines()[0]}); set it like 4GB or 80%"
+                    ) from None
             yield con
         finally:
             con.close()

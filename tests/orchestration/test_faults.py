@@ -202,3 +202,12 @@ def test_the_warehouse_connection_caps_duckdb_memory(tmp_path):
     with capped.connect() as con:
         (limit,) = con.execute("select current_setting('memory_limit')").fetchone()
     assert limit == "953.6 MiB"  # 1 GB in DuckDB's binary units
+
+
+def test_a_bad_memory_limit_names_the_variable(tmp_path):
+    capped = Warehouse(path=str(tmp_path / "w.duckdb"), memory_limit="lots")
+    with (
+        pytest.raises(ValueError, match=r"VALUELEDGER_DUCKDB_MEMORY_LIMIT='lots'.*like 4GB"),
+        capped.connect(),
+    ):
+        pass
