@@ -5,8 +5,11 @@
     the change cannot be told apart from the trend, or its uncertainty cannot be estimated, and
     the cell is dropped (cell_status says why) rather than folded into an estimate.
 
-    unit_months: a relation shaped like int_unit_months_differenced (its change_value is the
-    outcome: the raw change, or the CUPED-adjusted one).
+    Each group also carries its mean frozen baseline: the CUPED-adjusted cell effect is
+    cell_effect - theta x (treated_mean_baseline - control_mean_baseline), so the adjusted
+    estimate needs no second copy of the unit-months (fct_initiative_kpi_adjusted_effects).
+
+    unit_months: a relation shaped like int_unit_months_differenced.
 #}
 {% macro did_cells(unit_months) %}
 with
@@ -29,6 +32,7 @@ groups as (
         is_treated,
         count(*) as n_units,
         avg(change_value) as mean_change,
+        avg(baseline_mean) as mean_baseline,
         sum(observations) as observations,
         sum(volume) as volume
 
@@ -58,6 +62,8 @@ cells as (
         treated.observations as treated_observations,
         treated.volume as treated_volume,
         controls.mean_change as control_mean_change,
+        treated.mean_baseline as treated_mean_baseline,
+        controls.mean_baseline as control_mean_baseline,
         coalesce(controls.n_units, 0) as n_control_units
 
     from groups as treated
@@ -85,6 +91,8 @@ final as (
         cast(n_control_units as integer) as n_control_units,
         treated_mean_change,
         control_mean_change,
+        treated_mean_baseline,
+        control_mean_baseline,
         cast(treated_observations as bigint) as treated_observations,
         treated_volume,
         case

@@ -18,6 +18,12 @@
     to date, weighted by treated volume x value per unit) and 'event_month' (one per month
     relative to go-live, cells of that event month weighted by treated observations).
 
+    The CUPED-adjusted twin of the overall effect (int_cuped_thetas_estimated) comes from the
+    same pass: its outcome is D - theta x (X - mean X of the cell), X the frozen baseline, so
+    its residual is the unit's change residual minus theta x its baseline residual within its
+    group (the cell mean cancels), with the same cells and weights. A second copy of the
+    cohort x unit x month rows for the adjusted outcome cost more than the whole estimate.
+
     unit_months: shaped like int_unit_months_differenced; cells: shaped like
     int_cells_estimated, built from the same unit_months.
 #}
@@ -43,6 +49,12 @@ initiative_kpis as (
 
 ),
 
+thetas as (
+
+    select * from {{ ref('int_cuped_thetas_estimated') }}
+
+),
+
 cell_weights as (
 
     select
@@ -56,6 +68,9 @@ cell_weights as (
         cells.n_control_units,
         cells.treated_mean_change,
         cells.control_mean_change,
+        cells.treated_mean_baseline,
+        cells.control_mean_baseline,
+        coalesce(thetas.theta_difference, 0) as theta_difference,
         case
             when cells.is_post_period
                 then
@@ -85,6 +100,10 @@ cell_weights as (
         on
             cells.initiative_id = initiative_kpis.initiative_id
             and cells.kpi_id = initiative_kpis.kpi_id
+    left join thetas
+        on
+            cells.initiative_id = thetas.initiative_id
+            and cells.kpi_id = thetas.kpi_id
 
 ),
 
@@ -96,6 +115,8 @@ unit_cells as (
         unit_months.unit_id,
         unit_months.is_treated,
         unit_months.change_value,
+        unit_months.baseline_mean,
+        cell_weights.theta_difference,
         cell_weights.event_month,
         cell_weights.is_post_period,
         cell_weights.effect_weight,
@@ -105,6 +126,10 @@ unit_cells as (
             when unit_months.is_treated then cell_weights.treated_mean_change
             else cell_weights.control_mean_change
         end as group_mean_change,
+        case
+            when unit_months.is_treated then cell_weights.treated_mean_baseline
+            else cell_weights.control_mean_baseline
+        end as group_mean_baseline,
         case
             when unit_months.is_treated then cell_weights.n_treated_units
             else cell_weights.n_control_units
@@ -136,6 +161,13 @@ residuals as (
         * (change_value - group_mean_change)
         * sqrt(group_size / (group_size - 1.0))
         / group_size as scaled_residual,
+        case when is_treated then 1 else -1 end
+        * (
+            change_value - group_mean_change
+            - theta_difference * (baseline_mean - group_mean_baseline)
+        )
+        * sqrt(group_size / (group_size - 1.0))
+        / group_size as cuped_scaled_residual,
         case when is_treated then 1.0 else -1.0 end / group_size as design_residual
 
     from unit_cells
@@ -154,6 +186,7 @@ overall as (
         sum(value_weight * scaled_residual) as value_influence,
         sum(effect_weight * design_residual) as effect_design_influence,
         sum(value_weight * design_residual) as value_design_influence,
+        sum(effect_weight * cuped_scaled_residual) as cuped_effect_influence,
         max(case when is_treated then 1 else 0 end) = 1 as is_treated_unit,
         max(case when is_treated then 0 else 1 end) = 1 as is_control_unit
 
@@ -178,6 +211,7 @@ by_event_month as (
         cast(null as {{ type_double() }}) as value_influence,
         sum(event_weight * design_residual) as effect_design_influence,
         cast(null as {{ type_double() }}) as value_design_influence,
+        cast(null as {{ type_double() }}) as cuped_effect_influence,
         max(case when is_treated then 1 else 0 end) = 1 as is_treated_unit,
         max(case when is_treated then 0 else 1 end) = 1 as is_control_unit
 

@@ -1,6 +1,5 @@
 -- Each unit's influence on an estimate, whose sum of squares is the unit-clustered (CR2)
--- variance (macros/did_unit_influences.sql, shared with the CUPED-adjusted estimate of
--- int_unit_influences_cuped_summed).
+-- variance (macros/did_unit_influences.sql), for the plain and the CUPED-adjusted estimate.
 -- A table, not a view: several models read it, and at scale it should be computed once.
 {{ config(materialized='table') }}
 

@@ -20,57 +20,57 @@ thetas as (
 
 cells as (
 
-    select * from {{ ref('int_cells_cuped_estimated') }}
+    select * from {{ ref('int_cells_estimated') }}
     where is_post_period and is_identified
 
 ),
 
-adjusted_influences as (
-
-    select * from {{ ref('int_unit_influences_cuped_summed') }}
-    where estimand = 'overall'
-
-),
-
-plain_influences as (
+influences as (
 
     select * from {{ ref('int_unit_influences_summed') }}
     where estimand = 'overall'
 
 ),
 
+-- The adjusted cell effect: the outcome D - theta x (X - mean X of the cell) moves each
+-- group's mean change by theta x (its mean X - the cell's), so the cell's mean X cancels.
 adjusted_change as (
 
     select
-        initiative_id,
-        kpi_id,
-        sum(treated_observations * cell_effect)
-        / nullif(sum(treated_observations), 0) as adjusted_change
+        cells.initiative_id,
+        cells.kpi_id,
+        sum(
+            cells.treated_observations
+            * (
+                cells.cell_effect
+                - coalesce(thetas.theta_difference, 0)
+                * (cells.treated_mean_baseline - cells.control_mean_baseline)
+            )
+        )
+        / nullif(sum(cells.treated_observations), 0) as adjusted_change
 
     from cells
+    left join thetas
+        on
+            cells.initiative_id = thetas.initiative_id
+            and cells.kpi_id = thetas.kpi_id
     group by
-        initiative_id,
-        kpi_id
+        cells.initiative_id,
+        cells.kpi_id
 
 ),
 
 unit_influences as (
 
     select
-        adjusted_influences.initiative_id,
-        adjusted_influences.kpi_id,
-        adjusted_influences.is_treated_unit,
-        adjusted_influences.effect_influence,
-        adjusted_influences.effect_design_influence,
-        adjusted_influences.effect_influence
-        - coalesce(plain_influences.effect_influence, 0) as difference_influence
+        initiative_id,
+        kpi_id,
+        is_treated_unit,
+        cuped_effect_influence as effect_influence,
+        effect_design_influence,
+        cuped_effect_influence - effect_influence as difference_influence
 
-    from adjusted_influences
-    left join plain_influences
-        on
-            adjusted_influences.initiative_id = plain_influences.initiative_id
-            and adjusted_influences.kpi_id = plain_influences.kpi_id
-            and adjusted_influences.unit_id = plain_influences.unit_id
+    from influences
 
 ),
 
