@@ -18,11 +18,12 @@
     to date, weighted by treated volume x value per unit) and 'event_month' (one per month
     relative to go-live, cells of that event month weighted by treated observations).
 
-    The CUPED-adjusted twin of the overall effect (int_cuped_thetas_estimated) comes from the
-    same pass: its outcome is D - theta x (X - mean X of the cell), X the frozen baseline, so
-    its residual is the unit's change residual minus theta x its baseline residual within its
-    group (the cell mean cancels), with the same cells and weights. A second copy of the
-    cohort x unit x month rows for the adjusted outcome cost more than the whole estimate.
+    The CUPED-adjusted twin of the overall effect comes from the same pass. Its outcome is
+    D - theta x (X - mean X of the cell), X the frozen baseline, so a unit's residual is its
+    change residual minus theta x its baseline residual within its group (the cell mean
+    cancels), with the same cells and weights: its influence is effect_influence - theta x
+    baseline_influence, theta per estimate (fct_initiative_kpi_adjusted_effects). A second copy
+    of the cohort x unit x month rows for the adjusted outcome cost more than the estimate.
 
     unit_months: shaped like int_unit_months_differenced; cells: shaped like
     int_cells_estimated, built from the same unit_months.
@@ -48,13 +49,6 @@ initiative_kpis as (
     select * from {{ ref('stg_portfolio__initiative_kpis') }}
 
 ),
-
-thetas as (
-
-    select * from {{ ref('int_cuped_thetas_estimated') }}
-
-),
-
 cell_weights as (
 
     select
@@ -70,7 +64,6 @@ cell_weights as (
         cells.control_mean_change,
         cells.treated_mean_baseline,
         cells.control_mean_baseline,
-        coalesce(thetas.theta_difference, 0) as theta_difference,
         case
             when cells.is_post_period
                 then
@@ -100,10 +93,6 @@ cell_weights as (
         on
             cells.initiative_id = initiative_kpis.initiative_id
             and cells.kpi_id = initiative_kpis.kpi_id
-    left join thetas
-        on
-            cells.initiative_id = thetas.initiative_id
-            and cells.kpi_id = thetas.kpi_id
 
 ),
 
@@ -116,7 +105,6 @@ unit_cells as (
         unit_months.is_treated,
         unit_months.change_value,
         unit_months.baseline_mean,
-        cell_weights.theta_difference,
         cell_weights.event_month,
         cell_weights.is_post_period,
         cell_weights.effect_weight,
@@ -162,12 +150,9 @@ residuals as (
         * sqrt(group_size / (group_size - 1.0))
         / group_size as scaled_residual,
         case when is_treated then 1 else -1 end
-        * (
-            change_value - group_mean_change
-            - theta_difference * (baseline_mean - group_mean_baseline)
-        )
+        * (baseline_mean - group_mean_baseline)
         * sqrt(group_size / (group_size - 1.0))
-        / group_size as cuped_scaled_residual,
+        / group_size as scaled_baseline_residual,
         case when is_treated then 1.0 else -1.0 end / group_size as design_residual
 
     from unit_cells
@@ -186,7 +171,7 @@ overall as (
         sum(value_weight * scaled_residual) as value_influence,
         sum(effect_weight * design_residual) as effect_design_influence,
         sum(value_weight * design_residual) as value_design_influence,
-        sum(effect_weight * cuped_scaled_residual) as cuped_effect_influence,
+        sum(effect_weight * scaled_baseline_residual) as baseline_influence,
         max(case when is_treated then 1 else 0 end) = 1 as is_treated_unit,
         max(case when is_treated then 0 else 1 end) = 1 as is_control_unit
 
@@ -211,7 +196,7 @@ by_event_month as (
         cast(null as {{ type_double() }}) as value_influence,
         sum(event_weight * design_residual) as effect_design_influence,
         cast(null as {{ type_double() }}) as value_design_influence,
-        cast(null as {{ type_double() }}) as cuped_effect_influence,
+        cast(null as {{ type_double() }}) as baseline_influence,
         max(case when is_treated then 1 else 0 end) = 1 as is_treated_unit,
         max(case when is_treated then 0 else 1 end) = 1 as is_control_unit
 

@@ -60,17 +60,26 @@ adjusted_change as (
 
 ),
 
+-- A unit's influence on the adjusted estimate: its residuals move by theta x its baseline
+-- residuals (macros/did_unit_influences.sql), so the difference is -theta x baseline_influence.
 unit_influences as (
 
     select
-        initiative_id,
-        kpi_id,
-        is_treated_unit,
-        cuped_effect_influence as effect_influence,
-        effect_design_influence,
-        cuped_effect_influence - effect_influence as difference_influence
+        influences.initiative_id,
+        influences.kpi_id,
+        influences.is_treated_unit,
+        influences.effect_design_influence,
+        influences.effect_influence
+        - coalesce(thetas.theta_difference, 0) * influences.baseline_influence
+            as effect_influence,
+        -coalesce(thetas.theta_difference, 0) * influences.baseline_influence
+            as difference_influence
 
     from influences
+    left join thetas
+        on
+            influences.initiative_id = thetas.initiative_id
+            and influences.kpi_id = thetas.kpi_id
 
 ),
 
