@@ -33,6 +33,8 @@ from pathlib import Path
 import duckdb
 import yaml
 
+from orchestration.resources import DEFAULT_MEMORY_LIMIT, MEMORY_LIMIT_ENV
+
 REPO = Path(__file__).resolve().parent.parent
 BENCH = REPO / "bench"
 GIB = 1 << 30
@@ -225,7 +227,13 @@ def tool_env() -> dict[str, str]:
 
 
 def cli_env(data: Path, home: Path) -> dict[str, str]:
-    env = {k: v for k, v in tool_env().items() if not k.startswith(("VALUELEDGER_", "DAGSTER_"))}
+    """The product's settings for this data and home only; the DuckDB memory cap passes through,
+    so `VALUELEDGER_DUCKDB_MEMORY_LIMIT=3.5GB python bench/scale.py` measures another cap."""
+    env = {
+        k: v
+        for k, v in tool_env().items()
+        if k == MEMORY_LIMIT_ENV or not k.startswith(("VALUELEDGER_", "DAGSTER_"))
+    }
     env.update(
         VALUELEDGER_HOME=str(home),
         VALUELEDGER_SOURCES=str(data / "sources"),
@@ -293,6 +301,8 @@ def main() -> None:
         print(prepare.tail)
         raise SystemExit(f"preparing the dbt manifest failed; log in {args.root}")
     step(f"dbt manifest prepared (once per change of the dbt project): {prepare.seconds:.1f} s")
+    cap = os.environ.get(MEMORY_LIMIT_ENV, DEFAULT_MEMORY_LIMIT)
+    step(f"DuckDB memory cap per process ({MEMORY_LIMIT_ENV}): {cap}")
     for rows in sizes:
         name = label(rows)
         step(f"{name}: generating sources")
