@@ -66,3 +66,99 @@
         delete from {{ this }} where {{ month_column }} in {{ observation_months_list() }}
     {%- endif -%}
 {%- endmacro %}
+
+{#
+    Past the unit-month grain (int_unit_months_differenced, int_decay_windows_tested) a partition
+    run rewrites what its months can have moved: the rows of those months, and every row of a
+    cohort x unit whose frozen baseline moved. A baseline usually stays put (its window lies
+    before the months re-processed), but a reloaded file's rows carry a new load time, which
+    can make rows of a window late, or, when they held the first load of a unit's series, move
+    the moment a baseline froze. So the moved baselines are found by comparing the fresh
+    int_baselines_frozen with the baselines the differenced rows hold, not assumed.
+#}
+
+{# First day of the earliest re-processed month: nothing before it changed but moved baselines. #}
+{% macro observation_months_start() -%}
+    {%- set months = observation_months() | sort -%}
+    cast('{{ months[0] }}' as date)
+{%- endmacro %}
+
+{# Where a partition run records the cohort x units whose baselines moved (one table, kept
+   until the next partition run: int_decay_windows_tested reads it after the differenced model). #}
+{% macro moved_baselines_relation(differenced) -%}
+    {{ return(differenced.incorporate(path={"identifier": differenced.identifier ~ "__moved_baselines"})) }}
+{%- endmacro %}
+
+{# First pre-hook of int_unit_months_differenced: record the moved baselines (without an
+   earlier table, every baseline counts as moved). #}
+{% macro record_moved_baselines() -%}
+    {%- if observation_months() is not none -%}
+        {%- set moved = moved_baselines_relation(this) -%}
+        {%- call statement('drop_moved_baselines') -%}
+            drop table if exists {{ moved }}
+        {%- endcall -%}
+        create table {{ moved }} as
+        {% if is_incremental() -%}
+        with fresh as (
+            select initiative_id, kpi_id, go_live_on, unit_id, baseline_mean
+            from {{ ref('int_baselines_frozen') }}
+            where has_min_observations
+        ),
+        held as (
+            select distinct initiative_id, kpi_id, go_live_on, unit_id, baseline_mean
+            from {{ this }}
+        )
+        select
+            coalesce(fresh.initiative_id, held.initiative_id) as initiative_id,
+            coalesce(fresh.kpi_id, held.kpi_id) as kpi_id,
+            coalesce(fresh.go_live_on, held.go_live_on) as go_live_on,
+            coalesce(fresh.unit_id, held.unit_id) as unit_id
+        from fresh
+        full outer join held
+            on fresh.initiative_id = held.initiative_id
+            and fresh.kpi_id = held.kpi_id
+            and fresh.go_live_on = held.go_live_on
+            and fresh.unit_id = held.unit_id
+        where fresh.unit_id is null
+            or held.unit_id is null
+            or fresh.baseline_mean is distinct from held.baseline_mean
+        {%- else -%}
+        select initiative_id, kpi_id, go_live_on, unit_id
+        from {{ ref('int_baselines_frozen') }}
+        {%- endif %}
+    {%- endif -%}
+{%- endmacro %}
+
+{# SQL condition: the row's cohort x unit is among the moved baselines. #}
+{% macro in_moved_baselines(moved) -%}
+    (initiative_id, kpi_id, go_live_on, unit_id) in (
+        select initiative_id, kpi_id, go_live_on, unit_id from {{ moved }}
+    )
+{%- endmacro %}
+
+{# Second pre-hook: delete what the partition run rebuilds (its months, the moved baselines). #}
+{% macro delete_rebuilt_cohort_unit_months() -%}
+    {%- if observation_months() is not none and is_incremental() -%}
+        delete from {{ this }}
+        where observed_month in {{ observation_months_list() }}
+            or {{ in_moved_baselines(moved_baselines_relation(this)) }}
+    {%- endif -%}
+{%- endmacro %}
+
+{# SQL condition: a decay evaluation a partition run re-tests (int_decay_windows_tested). #}
+{% macro rebuilt_decay_evaluation(evaluated_month) -%}
+    (
+        {{ evaluated_month }} >= {{ observation_months_start() }}
+        or (initiative_id, kpi_id) in (
+            select initiative_id, kpi_id
+            from {{ moved_baselines_relation(ref('int_unit_months_differenced')) }}
+        )
+    )
+{%- endmacro %}
+
+{# Pre-hook of int_decay_windows_tested: delete the evaluations it re-tests. #}
+{% macro delete_rebuilt_decay_evaluations() -%}
+    {%- if observation_months() is not none and is_incremental() -%}
+        delete from {{ this }} where {{ rebuilt_decay_evaluation('evaluated_month') }}
+    {%- endif -%}
+{%- endmacro %}

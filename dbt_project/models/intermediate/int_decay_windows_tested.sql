@@ -7,7 +7,15 @@
 -- per-unit influences (recent weights +, earlier weights -) as in int_unit_influences_summed.
 -- A decline: one-sided t test of the favourable difference, alpha 0.01 (strict, because the
 -- test is repeated every month), with an earlier level above zero (there was value to fade).
-{{ config(materialized='table') }}
+-- An evaluation reads the cells up to its month, so a partition run re-tests the months from
+-- its earliest one on, and every month of an estimate with a moved baseline
+-- (macros/observation_months.sql); earlier evaluations keep their rows.
+{{ config(
+    materialized='incremental' if observation_months() is not none else 'table',
+    incremental_strategy='append',
+    on_schema_change='fail',
+    pre_hook="{{ delete_rebuilt_decay_evaluations() }}",
+) }}
 
 with
 
@@ -46,6 +54,9 @@ evaluations as (
 
     from cells
     where month_index >= 6
+    {%- if observation_months() is not none and is_incremental() %}
+        and {{ rebuilt_decay_evaluation('observed_month') }}
+    {%- endif %}
 
 ),
 

@@ -5,7 +5,19 @@
 -- units no initiative moving the KPI has reached by the end of the month (never treated, or
 -- not yet), so already-treated units are never controls.
 -- A table, not a view: several models read it, and at scale it should be computed once.
-{{ config(materialized='table') }}
+-- A partition run rewrites only its months and the cohort x units whose baseline moved
+-- (macros/observation_months.sql); a full run builds the table.
+{{ config(
+    materialized='incremental' if observation_months() is not none else 'table',
+    incremental_strategy='append',
+    on_schema_change='fail',
+    pre_hook=[
+        "{{ record_moved_baselines() }}",
+        "{{ delete_rebuilt_cohort_unit_months() }}",
+    ],
+) }}
+{%- set rebuild_only_changed = observation_months() is not none and is_incremental() %}
+{%- set moved = moved_baselines_relation(this) if rebuild_only_changed else none %}
 
 with
 
@@ -25,6 +37,11 @@ cohorts as (
 unit_months as (
 
     select * from {{ ref('int_unit_months_aggregated') }}
+    {%- if rebuild_only_changed %}
+    where
+        observed_month in {{ observation_months_list() }}
+        or (kpi_id, unit_id) in (select kpi_id, unit_id from {{ moved }})
+    {%- endif %}
 
 ),
 
@@ -102,6 +119,11 @@ final as (
         month_mean - baseline_mean as change_value
 
     from measured
+    {%- if rebuild_only_changed %}
+    where
+        observed_month in {{ observation_months_list() }}
+        or {{ in_moved_baselines(moved) }}
+    {%- endif %}
 
 )
 
