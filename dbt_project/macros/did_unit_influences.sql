@@ -49,6 +49,7 @@ initiative_kpis as (
     select * from {{ ref('stg_portfolio__initiative_kpis') }}
 
 ),
+
 cell_weights as (
 
     select

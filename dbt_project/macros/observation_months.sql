@@ -79,10 +79,11 @@
     same noise, far below the 1e-9 to which partition runs are tested equal to full builds.
 #}
 
-{# First day of the earliest re-processed month: nothing before it changed but moved baselines. #}
+{# First day of the earliest re-processed month: nothing before it changed but moved baselines.
+   observation_months_list() first, for its check of every month's form. #}
 {% macro observation_months_start() -%}
-    {%- set months = observation_months() | sort -%}
-    cast('{{ months[0] }}' as date)
+    {%- do observation_months_list() -%}
+    cast('{{ (observation_months() | sort)[0] }}' as date)
 {%- endmacro %}
 
 {# Where a partition run records the cohort x units whose baselines moved (one table, kept
@@ -135,19 +136,21 @@
     {%- endif -%}
 {%- endmacro %}
 
-{# SQL condition: the row's cohort x unit is among the moved baselines. #}
-{% macro in_moved_baselines(moved) -%}
-    (initiative_id, kpi_id, go_live_on, unit_id) in (
-        select initiative_id, kpi_id, go_live_on, unit_id from {{ moved }}
+{# SQL condition: a row of int_unit_months_differenced a partition run rewrites (one of its
+   months, or a cohort x unit whose baseline moved). #}
+{% macro rebuilt_cohort_unit_month(moved) -%}
+    (
+        observed_month in {{ observation_months_list() }}
+        or (initiative_id, kpi_id, go_live_on, unit_id) in (
+            select initiative_id, kpi_id, go_live_on, unit_id from {{ moved }}
+        )
     )
 {%- endmacro %}
 
-{# Second pre-hook: delete what the partition run rebuilds (its months, the moved baselines). #}
+{# Second pre-hook: delete what the partition run rebuilds. #}
 {% macro delete_rebuilt_cohort_unit_months() -%}
     {%- if observation_months() is not none and is_incremental() -%}
-        delete from {{ this }}
-        where observed_month in {{ observation_months_list() }}
-            or {{ in_moved_baselines(moved_baselines_relation(this)) }}
+        delete from {{ this }} where {{ rebuilt_cohort_unit_month(moved_baselines_relation(this)) }}
     {%- endif -%}
 {%- endmacro %}
 

@@ -120,9 +120,7 @@ final as (
 
     from measured
     {%- if rebuild_only_changed %}
-    where
-        observed_month in {{ observation_months_list() }}
-        or {{ in_moved_baselines(moved) }}
+    where {{ rebuilt_cohort_unit_month(moved) }}
     {%- endif %}
 
 )
