@@ -34,6 +34,12 @@ class Contract:
         cols = ",\n    ".join(f"{c.name} {c.sql_type}" for c in self.columns)
         return f"create table if not exists {schema}.{self.table} (\n    {cols}\n)"
 
+    def missing_required_sql(self) -> str:
+        """SQL condition: the row misses a required contract or lineage column (source_row
+        aside, which the gates never required)."""
+        required = [c.name for c in self.columns if c.required and c.name != "source_row"]
+        return "(" + " or ".join(f"{c} is null" for c in required) + ")"
+
 
 LINEAGE = (
     Column("source_file", "varchar", description="File or query the row came from."),

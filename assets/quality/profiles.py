@@ -9,16 +9,14 @@ them. Columns named `source_system`, `initiative_id`, `kpi_id`, `unit_id` identi
 """
 
 import datetime as dt
-import uuid
-from typing import NamedTuple
 
 import duckdb
 import pandas as pd
 
+from assets.quality.series_months import QUALITY_SCHEMA, SERIES_MONTHS, refresh_series_months
 from assets.quality.suites import FRAMES
 from sources.contracts import EVIDENCE_CONTRACTS, RAW_SCHEMA
 
-QUALITY_SCHEMA = "quality"
 RESULTS_TABLE = f"{QUALITY_SCHEMA}.evidence_checks"
 # The date column of each evidence table, for freshness and date ranges.
 DATE_COLUMN = {
@@ -34,66 +32,9 @@ def _ids(*cols: str) -> str:
     return ", ".join(f"lower(trim({c})) as {c}" for c in cols)
 
 
-def _is_missing(table: str) -> str:
-    """SQL condition: the row misses a required contract or lineage column."""
-    contract = EVIDENCE_CONTRACTS[table]
-    required = [c.name for c in contract.columns if c.required and c.name != "source_row"]
-    return "(" + " or ".join(f"{c} is null" for c in required) + ")"
-
-
 def _missing(table: str) -> str:
     """SQL count of rows missing a required contract or lineage column."""
-    return f"count(*) filter (where {_is_missing(table)})"
-
-
-class KpiTables(NamedTuple):
-    """Temp tables the KPI observation frames share (profile_frames creates and drops them):
-    `series` numbers each source system x KPI x unit, `raw_ids` maps the raw ids to it (ids
-    that differ only in case or spaces are one series), `rows` is one row per observation with
-    its series and the date before it in the series."""
-
-    series: str
-    raw_ids: str
-    rows: str
-
-
-def kpi_tables(tables: KpiTables) -> list[str]:
-    """Normalising ids, sorting dates per series and counting distinct dates over 50M rows
-    are most of what the KPI frames cost: done once here, on integer series keys."""
-    return [
-        f"""
-        create temp table {tables.raw_ids} as
-        with raw_ids as (
-            select distinct source_system, kpi_id as raw_kpi_id, unit_id as raw_unit_id
-            from {RAW_SCHEMA}.kpi_observations
-        ),
-        ids as (
-            select *, lower(trim(raw_kpi_id)) as kpi_id, lower(trim(raw_unit_id)) as unit_id
-            from raw_ids
-        )
-        select *, dense_rank() over (order by source_system, kpi_id, unit_id) as series_id
-        from ids
-        """,
-        f"""
-        create temp table {tables.series} as
-        select distinct series_id, source_system, kpi_id, unit_id from {tables.raw_ids}
-        """,
-        f"""
-        create temp table {tables.rows} as
-        with o as (
-            select *, {_is_missing("kpi_observations")} as is_missing
-            from {RAW_SCHEMA}.kpi_observations
-        )
-        select i.series_id, o.observed_on, o.value, o.weight, o.is_missing,
-            lag(o.observed_on) over (
-                partition by i.series_id order by o.observed_on) as previous_on
-        from o
-        join {tables.raw_ids} as i
-            on o.source_system is not distinct from i.source_system
-            and o.kpi_id is not distinct from i.raw_kpi_id
-            and o.unit_id is not distinct from i.raw_unit_id
-        """,
-    ]
+    return f"count(*) filter (where {EVIDENCE_CONTRACTS[table].missing_required_sql()})"
 
 
 def evidence_columns(con: duckdb.DuckDBPyConnection) -> str:
@@ -115,28 +56,24 @@ def evidence_columns(con: duckdb.DuckDBPyConnection) -> str:
     """
 
 
-def kpi_observations_profile(con, kpi: KpiTables) -> str:
+def kpi_observations_profile(con) -> str:
     return f"""
         with g as (
-            select series_id,
-                count(*) as n_rows,
-                -- A date's first row is the one whose previous date differs from its own.
-                count(*)
-                    - count(observed_on) filter (where observed_on is distinct from previous_on)
-                    as n_duplicate_grain,
-                count(*) filter (where is_missing) as n_missing_required,
-                min(value) as value_min, max(value) as value_max, min(weight) as weight_min,
-                min(observed_on)::timestamp as first_date,
-                max(observed_on)::timestamp as last_date
-            from {kpi.rows} group by series_id
+            select source_system, kpi_id, unit_id,
+                sum(n_rows)::bigint as n_rows,
+                sum(n_duplicate_grain)::bigint as n_duplicate_grain,
+                sum(n_missing_required)::bigint as n_missing_required,
+                min(value_min) as value_min, max(value_max) as value_max,
+                min(weight_min) as weight_min,
+                min(first_date)::timestamp as first_date,
+                max(last_date)::timestamp as last_date
+            from {SERIES_MONTHS} group by all
         )
-        select s.source_system, s.kpi_id, s.unit_id, g.* exclude (series_id),
-            k.min_value as kpi_min, k.max_value as kpi_max,
+        select g.*, k.min_value as kpi_min, k.max_value as kpi_max,
             k.kpi_id is not null as is_known_kpi, u.unit_id is not null as is_known_unit
         from g
-        join {kpi.series} as s using (series_id)
-        left join {RAW_SCHEMA}.portfolio_kpis as k on s.kpi_id = k.kpi_id
-        left join {RAW_SCHEMA}.portfolio_units as u on s.unit_id = u.unit_id
+        left join {RAW_SCHEMA}.portfolio_kpis as k on g.kpi_id = k.kpi_id
+        left join {RAW_SCHEMA}.portfolio_units as u on g.unit_id = u.unit_id
         order by all
     """
 
@@ -264,55 +201,93 @@ def evidence_sources(con) -> str:
     """
 
 
-def kpi_observation_gaps(con, kpi: KpiTables) -> str:
+def kpi_observation_gaps(con) -> str:
+    """Per series: its usual interval (the median gap between consecutive dates) and its
+    longest gap. The stored months hold their own gaps; the gap across a month boundary runs
+    from a month's last date to the next month's first."""
     return f"""
-        with d as (
-            select series_id, previous_on, observed_on,
-                date_diff('day', previous_on, observed_on) as gap_days
-            from {kpi.rows}
-            -- One row per distinct date: a date's later rows have it as their previous date.
-            where previous_on is not null and previous_on is distinct from observed_on
+        with months as (
+            select *,
+                lag(last_date) over (
+                    partition by source_system, kpi_id, unit_id order by observed_month
+                ) as previous_last
+            from {SERIES_MONTHS}
+            where observed_month is not null
         ),
-        g as (
-            select series_id,
-                median(gap_days) as typical_gap_days,
-                max(gap_days) as longest_gap_days,
-                -- The earliest of equally long gaps (arg_max alone returns any of them); a
-                -- gap to a missing date has no length and is never the longest.
-                arg_min(previous_on, (-gap_days, observed_on)) filter (where gap_days is not null)
-                    as gap_from,
-                arg_min(observed_on, (-gap_days, observed_on)) filter (where gap_days is not null)
-                    as gap_to
-            from d group by series_id
+        crossing as (
+            select source_system, kpi_id, unit_id, previous_last as gap_from,
+                first_date as gap_to, date_diff('day', previous_last, first_date) as gap_days
+            from months where previous_last is not null
+        ),
+        histogram as (
+            select source_system, kpi_id, unit_id, gap_days, sum(n_gaps) as n_gaps
+            from (
+                select source_system, kpi_id, unit_id, g.gap_days, g.n_gaps
+                from (select *, unnest(gaps) as g from months)
+                union all
+                select source_system, kpi_id, unit_id, gap_days, 1 from crossing
+            )
+            group by all
+        ),
+        ranked as (
+            select *,
+                sum(n_gaps) over (
+                    partition by source_system, kpi_id, unit_id order by gap_days
+                    rows between unbounded preceding and current row
+                ) as n_up_to,
+                sum(n_gaps) over (partition by source_system, kpi_id, unit_id) as n_total
+            from histogram
+        ),
+        -- The median of the gaps from their histogram: the mean of the gaps at the two middle
+        -- positions (0-based (n - 1) // 2 and n // 2), as median() over the gaps gives.
+        typical as (
+            select source_system, kpi_id, unit_id,
+                (min(gap_days) filter (where n_up_to > (n_total - 1) // 2)
+                    + min(gap_days) filter (where n_up_to > n_total // 2)) / 2
+                    as typical_gap_days
+            from ranked group by all
+        ),
+        longest as (
+            select source_system, kpi_id, unit_id, max(gap_days) as longest_gap_days,
+                -- The earliest of equally long gaps (arg_max alone returns any of them).
+                arg_min(gap_from, (-gap_days, gap_to)) as gap_from,
+                arg_min(gap_to, (-gap_days, gap_to)) as gap_to
+            from (
+                select source_system, kpi_id, unit_id, longest_gap_days as gap_days,
+                    gap_from, gap_to
+                from months where longest_gap_days is not null
+                union all
+                select source_system, kpi_id, unit_id, gap_days, gap_from, gap_to from crossing
+            )
+            group by all
         )
-        select s.source_system, s.kpi_id, s.unit_id, g.* exclude (series_id),
-            greatest({GAP_MIN_DAYS}, {GAP_INTERVALS} * typical_gap_days) as allowed_gap_days
-        from g join {kpi.series} as s using (series_id)
+        select t.source_system, t.kpi_id, t.unit_id, t.typical_gap_days,
+            l.longest_gap_days, l.gap_from, l.gap_to,
+            greatest({GAP_MIN_DAYS}, {GAP_INTERVALS} * t.typical_gap_days) as allowed_gap_days
+        from typical as t join longest as l using (source_system, kpi_id, unit_id)
         order by all
     """
 
 
-def kpi_observation_levels(con, kpi: KpiTables) -> str:
-    """Monthly medians against the unit's overall median (months with 5+ observations)."""
+def kpi_observation_levels(con) -> str:
+    """Monthly medians against the unit's usual level (months with 5+ observations): the
+    median of its monthly medians, each month counting once, so a long month does not pull it
+    and a run recomputes only the months that changed."""
     return f"""
         with m as (
-            select series_id, date_trunc('month', observed_on) as month_start,
-                median(value) as month_median, count(*) as n_obs
-            from {kpi.rows} group by all
-        ),
-        u as (
-            select series_id, median(value) as unit_median
-            from {kpi.rows} group by series_id
+            select *,
+                median(month_median) over (partition by source_system, kpi_id, unit_id)
+                    as unit_median
+            from {SERIES_MONTHS}
         )
-        select s.source_system, s.kpi_id, s.unit_id,
-            strftime(m.month_start, '%Y-%m') as month, m.month_median, m.n_obs, u.unit_median,
-            case when u.unit_median > 0 and m.n_obs >= 5 then m.month_median / u.unit_median end
+        select source_system, kpi_id, unit_id,
+            strftime(observed_month, '%Y-%m') as month, month_median, n_rows as n_obs,
+            unit_median,
+            case when unit_median > 0 and n_rows >= 5 then month_median / unit_median end
                 as level_ratio
         from m
-        join u using (series_id)
-        join {kpi.series} as s using (series_id)
-        -- Series with a missing id are left out, as the join on the ids used to do.
-        where s.source_system is not null and s.kpi_id is not null and s.unit_id is not null
+        -- Series with a missing id are left out: they fail the profile's checks instead.
+        where source_system is not null and kpi_id is not null and unit_id is not null
         order by all
     """
 
@@ -390,6 +365,10 @@ def quarantined_rows(con) -> str:
             for c in ("initiative_id", "kpi_id", "unit_id")
         )
         + f" from {RAW_SCHEMA}.{t}"
+        # Only the source systems with quarantined rows: the loaded rows of the others are
+        # never looked up, and counting them read every table in full (2 s at 50M rows).
+        + f" where source_system in (select source_system from {RAW_SCHEMA}.quarantine"
+        + f" where target_table = '{t}' and source_row is not null)"
         for t, cols in (
             (t, {c.name for c in contract.columns}) for t, contract in EVIDENCE_CONTRACTS.items()
         )
@@ -478,7 +457,7 @@ BUILDERS = {
     "evidence_age": evidence_age,
 }
 NEEDS_TODAY = {"baseline_coverage", "late_for_frozen_baseline", "evidence_age"}
-NEEDS_KPI_TABLES = {"kpi_observations_profile", "kpi_observation_gaps", "kpi_observation_levels"}
+FROM_SERIES_MONTHS = {"kpi_observations_profile", "kpi_observation_gaps", "kpi_observation_levels"}
 assert set(BUILDERS) == set(FRAMES), set(BUILDERS) ^ set(FRAMES)
 
 
@@ -488,36 +467,24 @@ def profile_frames(
     """Every frame the suites validate, computed in DuckDB (the raw and portfolio tables must
     exist: the evidence and registry assets run first), and the frames that could not be
     computed with the reason (a table whose columns changed: its checks fail, they never
-    pass unseen)."""
+    pass unseen). The KPI series frames read the stored series months, brought up to date
+    first (series_months.py)."""
     frames, errors = {}, {}
-    # Temp tables live on the connection (the run's writer): a unique name, dropped at the end.
-    suffix = uuid.uuid4().hex
-    kpi = KpiTables(*(f"_gates_kpi_{table}_{suffix}" for table in KpiTables._fields))
     try:
-        kpi_error = None
+        refresh_series_months(con)
+        series_error = None
+    except duckdb.Error as exc:
+        series_error = str(exc).splitlines()[0]  # the error of each frame reading them
+    for name, build in BUILDERS.items():
+        if name in FROM_SERIES_MONTHS and series_error:
+            errors[name], frames[name] = series_error, pd.DataFrame()
+            continue
+        sql = build(con, today) if name in NEEDS_TODAY else build(con)
         try:
-            for sql in kpi_tables(kpi):
-                con.execute(sql)
+            frames[name] = con.execute(sql).df()
         except duckdb.Error as exc:
-            kpi_error = str(exc).splitlines()[0]  # the error of each frame reading the tables
-        for name, build in BUILDERS.items():
-            if name in NEEDS_KPI_TABLES and kpi_error:
-                errors[name], frames[name] = kpi_error, pd.DataFrame()
-                continue
-            if name in NEEDS_TODAY:
-                sql = build(con, today)
-            elif name in NEEDS_KPI_TABLES:
-                sql = build(con, kpi)
-            else:
-                sql = build(con)
-            try:
-                frames[name] = con.execute(sql).df()
-            except duckdb.Error as exc:
-                errors[name] = str(exc).splitlines()[0]
-                frames[name] = pd.DataFrame()
-    finally:
-        for table in kpi:
-            con.execute(f"drop table if exists {table}")
+            errors[name] = str(exc).splitlines()[0]
+            frames[name] = pd.DataFrame()
     return frames, errors
 
 
