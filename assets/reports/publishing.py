@@ -91,9 +91,37 @@ def publish_copy(warehouse: Path, published: Path) -> int:
 # --- exports -----------------------------------------------------------------------------------
 
 
-# openpyxl writes about 60k cells a second here: 1.2M cells (fct_unit_adoption_monthly at 10M
-# observations) took 18 s, and Excel itself stops at 1,048,576 rows.
+# A workbook is written at about 200k cells a second here (xlsxwriter; openpyxl managed 60k-110k:
+# the 1.1M cells of the marts at 50M observations took 9.7 s against 5.5 s), and Excel itself
+# stops at 1,048,576 rows: per-unit detail at scale stays in CSV and Parquet.
 EXCEL_MAX_ROWS = 50_000
+
+
+def _workbook(path: Path):
+    """A workbook that streams rows to disk (constant memory) and writes every value as what it
+    is: text never becomes a formula or a link, dates show as dates, NaN as #NUM!."""
+    import xlsxwriter
+
+    return xlsxwriter.Workbook(
+        str(path),
+        {
+            "constant_memory": True,
+            "strings_to_formulas": False,
+            "strings_to_urls": False,
+            "nan_inf_to_errors": True,
+            "default_date_format": "yyyy-mm-dd",
+        },
+    )
+
+
+def _sheet(workbook, name: str):
+    """A sheet on which timestamps keep their time of day (dates use the default format)."""
+    sheet = workbook.add_worksheet(name)
+    timestamp = workbook.add_format({"num_format": "yyyy-mm-dd hh:mm:ss"})
+    sheet.add_write_handler(
+        dt.datetime, lambda ws, row, col, value, *_: ws.write_datetime(row, col, value, timestamp)
+    )
+    return sheet
 
 
 def export_finance_marts(
@@ -112,8 +140,6 @@ def export_finance_marts(
     Each run writes its own folder; `latest` is a symlink swapped by rename, so a reader of
     `exports/latest/` always sees one complete run. The newest `keep` runs are kept.
     """
-    from openpyxl import Workbook
-
     exports_dir.mkdir(parents=True, exist_ok=True)
     stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
     folder = exports_dir / f"{stamp}-{run_id[:8]}"
@@ -122,8 +148,7 @@ def export_finance_marts(
     staging.mkdir()
     marts = [t for _, t in list_tables(con, (FINANCE_SCHEMA,))]
     files, rows = [], {}
-    # Write-only: rows stream into the sheet instead of living in memory as cell objects.
-    workbook = Workbook(write_only=True)
+    workbook = _workbook(staging / "finance_marts.xlsx")
     omitted = {}
     for table in marts:
         relation = f"{FINANCE_SCHEMA}.{_quote(table)}"
@@ -136,14 +161,14 @@ def export_finance_marts(
             rows[table] = omitted[table] = count
             continue
         result = con.execute(f"select * from {relation}")
-        sheet = workbook.create_sheet(table[:31])
-        sheet.append([column[0] for column in result.description])
+        sheet = _sheet(workbook, table[:31])
+        sheet.write_row(0, 0, [column[0] for column in result.description])
         rows[table] = 0
         while chunk := result.fetchmany(10_000):
             for row in chunk:
-                sheet.append(row)
-            rows[table] += len(chunk)
-    workbook.save(staging / "finance_marts.xlsx")
+                rows[table] += 1
+                sheet.write_row(rows[table], 0, row)
+    workbook.close()
     for path in sorted(staging.iterdir()):
         files.append({"file": path.name, "bytes": path.stat().st_size, "sha256": sha256_file(path)})
     manifest = {

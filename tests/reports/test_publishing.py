@@ -22,10 +22,12 @@ def warehouse(tmp_path) -> Path:
         con.execute("create schema marts; create schema reports; create schema raw")
         con.execute(
             "create table marts.dim_initiatives as select * from (values "
-            "('a', '''; drop table x; --', 10.5::double, date '2025-01-01', true), "
-            "('b', '<script>alert(1)</script>', null, null, false), "
-            "('c', '', 0.1::double, date '2026-10-01', null)) "
-            "as t(initiative_id, initiative_name, budget, go_live_on, is_cash)"
+            "('a', '''; drop table x; --', 10.5::double, date '2025-01-01', true, "
+            "timestamp '2026-11-26 08:30:15'), "
+            "('b', '<script>alert(1)</script>', null, null, false, null), "
+            "('c', '', 0.1::double, date '2026-10-01', null, null), "
+            "('d', '=SUM(1,2)', 2.5::double, date '2026-10-01', null, null)) "
+            "as t(initiative_id, initiative_name, budget, go_live_on, is_cash, assessed_at)"
         )
         con.execute(
             "create table marts.fct_value as select range as month_index, "
@@ -61,7 +63,7 @@ def test_exports_have_every_mart_and_a_true_manifest(warehouse, tmp_path):
     assert len([p for p in exports.iterdir() if p.is_dir() and not p.is_symlink()]) == 5
     on_disk = json.loads((latest / "manifest.json").read_text())
     assert on_disk["run_id"] == "run0006" and on_disk["evidence_status"] == {"pass": 2}
-    assert on_disk["row_counts"] == {"dim_initiatives": 3, "fct_value": 1000}
+    assert on_disk["row_counts"] == {"dim_initiatives": 4, "fct_value": 1000}
     names = {f["file"] for f in on_disk["files"]}
     assert names == {
         "dim_initiatives.csv",
@@ -74,7 +76,17 @@ def test_exports_have_every_mart_and_a_true_manifest(warehouse, tmp_path):
         assert hashlib.sha256((latest / entry["file"]).read_bytes()).hexdigest() == entry["sha256"]
     sheets = pd.read_excel(latest / "finance_marts.xlsx", sheet_name=None)
     assert set(sheets) == {"dim_initiatives", "fct_value"}
-    assert sheets["dim_initiatives"]["initiative_name"][0] == "'; drop table x; --"
+    initiatives = sheets["dim_initiatives"].set_index("initiative_id")
+    # Every value as what it is: text stays text (never a formula), dates and times as such.
+    assert initiatives.loc["a", "initiative_name"] == "'; drop table x; --"
+    assert initiatives.loc["d", "initiative_name"] == "=SUM(1,2)"
+    assert initiatives.loc["a", "go_live_on"] == pd.Timestamp("2025-01-01")
+    assert initiatives.loc["a", "assessed_at"] == pd.Timestamp("2026-11-26 08:30:15")
+    assert initiatives.loc["a", "budget"] == 10.5 and initiatives["is_cash"].tolist()[:2] == [
+        True,
+        False,
+    ]
+    assert pd.isna(initiatives.loc["b", "budget"]) and sheets["fct_value"].shape == (1000, 2)
     parquet = pd.read_parquet(latest / "fct_value.parquet")
     assert parquet["value_amount"].iloc[5] == 5 * 1.0e-7 + 1 / 3
 
@@ -105,7 +117,7 @@ def test_postgres_copy_is_exact_and_finance_can_only_read(warehouse, pg_database
         counts = publish_to_postgres(con, url, reader_role="vl_reader_test")  # idempotent
         expected = con.execute("select * from marts.dim_initiatives order by 1").fetchall()
         values = con.execute("select value_amount from marts.fct_value order by 1").fetchall()
-    assert counts == {"marts.dim_initiatives": 3, "marts.fct_value": 1000, "reports.rpt_summary": 1}
+    assert counts == {"marts.dim_initiatives": 4, "marts.fct_value": 1000, "reports.rpt_summary": 1}
     with psycopg.connect(url, autocommit=True) as pg:
         pg.execute(f"grant vl_reader_test to {login}")
         assert pg.execute("select * from marts.dim_initiatives order by 1").fetchall() == expected
@@ -130,6 +142,6 @@ def test_exports_leave_marts_too_long_for_excel_to_the_files(warehouse, tmp_path
         manifest = export_finance_marts(con, tmp_path, "run0001", {}, excel_max_rows=999)
     folder = Path(manifest["folder"])
     assert manifest["excel_omitted"] == {"fct_value": 1000}
-    assert manifest["row_counts"] == {"dim_initiatives": 3, "fct_value": 1000}
+    assert manifest["row_counts"] == {"dim_initiatives": 4, "fct_value": 1000}
     assert set(pd.read_excel(folder / "finance_marts.xlsx", sheet_name=None)) == {"dim_initiatives"}
     assert len(pd.read_parquet(folder / "fct_value.parquet")) == 1000
