@@ -26,9 +26,10 @@
     of the cohort x unit x month rows for the adjusted outcome cost more than the estimate.
 
     unit_months: shaped like int_unit_months_differenced; cells: shaped like
-    int_cells_estimated, built from the same unit_months.
+    int_cells_estimated, built from the same unit_months. moved: on a partition run, the moved
+    baselines; then only the event months it rebuilds (rebuilt_event_month) are computed.
 #}
-{% macro did_unit_influences(unit_months, cells) %}
+{% macro did_unit_influences(unit_months, cells, moved=none) %}
 with
 
 unit_months as (
@@ -202,7 +203,11 @@ by_event_month as (
         max(case when is_treated then 0 else 1 end) = 1 as is_control_unit
 
     from residuals
-    where event_weight is not null
+    where
+        event_weight is not null
+        {%- if moved is not none %}
+        and {{ rebuilt_event_month(moved) }}
+        {%- endif %}
     group by
         initiative_id,
         kpi_id,

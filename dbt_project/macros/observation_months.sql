@@ -171,3 +171,48 @@
         delete from {{ this }} where {{ rebuilt_decay_evaluation('evaluated_month') }}
     {%- endif -%}
 {%- endmacro %}
+
+{# The re-processed months as a relation (column observed_month), portable across engines. #}
+{% macro observation_months_relation() -%}
+    {%- do observation_months_list() -%}
+    (
+        {%- for month in observation_months() %}
+        select cast('{{ month }}' as date) as observed_month
+        {%- if not loop.last %} union all{% endif %}
+        {%- endfor %}
+    )
+{%- endmacro %}
+
+{#
+    SQL condition: an event month of int_unit_influences_summed a partition run rebuilds. An
+    event month's influences depend on every cell of that month relative to go-live, and its
+    weights are normalised over them: it is rebuilt when one of its cells lies in a re-processed
+    month (event month = that month minus the cohort's go-live month, for each cohort of the
+    initiative x KPI), and every event month of an initiative x KPI with a moved baseline is.
+    The overall estimand is normalised over all months: always rebuilt.
+#}
+{% macro rebuilt_event_month(moved) -%}
+    (
+        (initiative_id, kpi_id, event_month) in (
+            select
+                cohorts.initiative_id,
+                cohorts.kpi_id,
+                cast(
+                    {{ dbt.datediff('cohorts.go_live_month', 'months.observed_month', 'month') }}
+                    as integer
+                )
+            from {{ ref('int_rollout_cohorts_formed') }} as cohorts
+            cross join {{ observation_months_relation() }} as months
+        )
+        or (initiative_id, kpi_id) in (select initiative_id, kpi_id from {{ moved }})
+    )
+{%- endmacro %}
+
+{# Pre-hook of int_unit_influences_summed: delete the overall rows and the rebuilt event months. #}
+{% macro delete_rebuilt_unit_influences() -%}
+    {%- if observation_months() is not none and is_incremental() -%}
+        delete from {{ this }}
+        where estimand = 'overall'
+            or {{ rebuilt_event_month(moved_baselines_relation(ref('int_unit_months_differenced'))) }}
+    {%- endif -%}
+{%- endmacro %}

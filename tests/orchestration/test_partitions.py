@@ -145,7 +145,11 @@ def test_incremental_build_replaced_only_the_month(reprocessed, model):
 
 
 # Past the unit-month grain: a partition run rewrites its months and the moved baselines only.
-COHORT_INCREMENTAL = ("int_unit_months_differenced", "int_decay_windows_tested")
+COHORT_INCREMENTAL = (
+    "int_unit_months_differenced",
+    "int_decay_windows_tested",
+    "int_unit_influences_summed",
+)
 
 
 def test_cohort_models_rebuilt_only_what_the_month_moved(reprocessed):

@@ -1,6 +1,20 @@
 -- Each unit's influence on an estimate, whose sum of squares is the unit-clustered (CR2)
 -- variance (macros/did_unit_influences.sql), for the plain and the CUPED-adjusted estimate.
 -- A table, not a view: several models read it, and at scale it should be computed once.
-{{ config(materialized='table') }}
+-- A partition run rebuilds the overall estimand (normalised over all months) and only the event
+-- months its months or moved baselines reach (macros/observation_months.sql): the 22M event
+-- month rows at 50M observations were most of the cost.
+-- depends_on: {{ ref('int_rollout_cohorts_formed') }}
+{{ config(
+    materialized='incremental' if observation_months() is not none else 'table',
+    incremental_strategy='append',
+    on_schema_change='fail',
+    pre_hook="{{ delete_rebuilt_unit_influences() }}",
+) }}
+{%- set rebuild_only_changed = observation_months() is not none and is_incremental() %}
 
-{{ did_unit_influences(ref('int_unit_months_differenced'), ref('int_cells_estimated')) }}
+{{ did_unit_influences(
+    ref('int_unit_months_differenced'),
+    ref('int_cells_estimated'),
+    moved_baselines_relation(ref('int_unit_months_differenced')) if rebuild_only_changed else none,
+) }}
