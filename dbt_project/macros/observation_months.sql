@@ -34,6 +34,17 @@
     ) }}
 {%- endmacro %}
 
+{# The config of a model past the unit-month grain: a table, or on a partition run an append
+   after pre-hooks that delete what the run rebuilds. #}
+{% macro incremental_on_partition_runs(pre_hook) -%}
+    {{ config(
+        materialized='incremental' if observation_months() is not none else 'table',
+        incremental_strategy='append',
+        on_schema_change='fail',
+        pre_hook=pre_hook,
+    ) }}
+{%- endmacro %}
+
 {# SQL list of the months as dates; each must be a month's first day. #}
 {% macro observation_months_list() -%}
     {%- set dates = [] -%}
@@ -214,5 +225,24 @@
         delete from {{ this }}
         where estimand = 'overall'
             or {{ rebuilt_event_month(moved_baselines_relation(ref('int_unit_months_differenced'))) }}
+    {%- endif -%}
+{%- endmacro %}
+
+{# SQL condition: an initiative x KPI x month a partition run recounts (int_control_units_counted):
+   one of its months, or an initiative x KPI with a moved baseline. #}
+{% macro rebuilt_initiative_month() -%}
+    (
+        observed_month in {{ observation_months_list() }}
+        or (initiative_id, kpi_id) in (
+            select initiative_id, kpi_id
+            from {{ moved_baselines_relation(ref('int_unit_months_differenced')) }}
+        )
+    )
+{%- endmacro %}
+
+{# Pre-hook of int_control_units_counted: delete what the partition run recounts. #}
+{% macro delete_rebuilt_control_counts() -%}
+    {%- if observation_months() is not none and is_incremental() -%}
+        delete from {{ this }} where {{ rebuilt_initiative_month() }}
     {%- endif -%}
 {%- endmacro %}

@@ -10,12 +10,7 @@
 -- An evaluation reads the cells up to its month, so a partition run re-tests the months from
 -- its earliest one on, and every month of an estimate with a moved baseline
 -- (macros/observation_months.sql); earlier evaluations keep their rows.
-{{ config(
-    materialized='incremental' if observation_months() is not none else 'table',
-    incremental_strategy='append',
-    on_schema_change='fail',
-    pre_hook="{{ delete_rebuilt_decay_evaluations() }}",
-) }}
+{{ incremental_on_partition_runs("{{ delete_rebuilt_decay_evaluations() }}") }}
 
 with
 

@@ -5,12 +5,7 @@
 -- months its months or moved baselines reach (macros/observation_months.sql): the 22M event
 -- month rows at 50M observations were most of the cost.
 -- depends_on: {{ ref('int_rollout_cohorts_formed') }}
-{{ config(
-    materialized='incremental' if observation_months() is not none else 'table',
-    incremental_strategy='append',
-    on_schema_change='fail',
-    pre_hook="{{ delete_rebuilt_unit_influences() }}",
-) }}
+{{ incremental_on_partition_runs("{{ delete_rebuilt_unit_influences() }}") }}
 {%- set rebuild_only_changed = observation_months() is not none and is_incremental() %}
 
 {{ did_unit_influences(

@@ -7,15 +7,10 @@
 -- A table, not a view: several models read it, and at scale it should be computed once.
 -- A partition run rewrites only its months and the cohort x units whose baseline moved
 -- (macros/observation_months.sql); a full run builds the table.
-{{ config(
-    materialized='incremental' if observation_months() is not none else 'table',
-    incremental_strategy='append',
-    on_schema_change='fail',
-    pre_hook=[
-        "{{ record_moved_baselines() }}",
-        "{{ delete_rebuilt_cohort_unit_months() }}",
-    ],
-) }}
+{{ incremental_on_partition_runs([
+    "{{ record_moved_baselines() }}",
+    "{{ delete_rebuilt_cohort_unit_months() }}",
+]) }}
 {%- set rebuild_only_changed = observation_months() is not none and is_incremental() %}
 {%- set moved = moved_baselines_relation(this) if rebuild_only_changed else none %}
 

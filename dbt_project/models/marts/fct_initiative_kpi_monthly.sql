@@ -13,13 +13,6 @@ cells as (
 
 ),
 
-differenced as (
-
-    select * from {{ ref('int_unit_months_differenced') }}
-    where is_post_period and not is_treated
-
-),
-
 initiative_kpis as (
 
     select * from {{ ref('dim_initiative_kpis') }}
@@ -92,23 +85,12 @@ attributed_monthly as (
 control_units_monthly as (
 
     select
-        differenced.initiative_id,
-        differenced.kpi_id,
-        differenced.observed_month as report_month,
-        count(distinct differenced.unit_id) as n_control_units
+        initiative_id,
+        kpi_id,
+        observed_month as report_month,
+        n_control_units
 
-    from differenced
-    inner join cells
-        on
-            differenced.initiative_id = cells.initiative_id
-            and differenced.kpi_id = cells.kpi_id
-            and differenced.go_live_on = cells.go_live_on
-            and differenced.observed_month = cells.observed_month
-    where cells.is_identified
-    group by
-        differenced.initiative_id,
-        differenced.kpi_id,
-        differenced.observed_month
+    from {{ ref('int_control_units_counted') }}
 
 ),
 
