@@ -97,6 +97,12 @@
     cast('{{ (observation_months() | sort)[0] }}' as date)
 {%- endmacro %}
 
+{# First day after the latest re-processed month. #}
+{% macro observation_months_end() -%}
+    {%- do observation_months_list() -%}
+    cast({{ dbt.dateadd('month', 1, "cast('" ~ (observation_months() | sort)[-1] ~ "' as date)") }} as date)
+{%- endmacro %}
+
 {# Where a partition run records the cohort x units whose baselines moved (one table, kept
    until the next partition run: int_decay_windows_tested reads it after the differenced model). #}
 {% macro moved_baselines_relation(differenced) -%}
@@ -244,5 +250,24 @@
 {% macro delete_rebuilt_control_counts() -%}
     {%- if observation_months() is not none and is_incremental() -%}
         delete from {{ this }} where {{ rebuilt_initiative_month() }}
+    {%- endif -%}
+{%- endmacro %}
+
+{# Pre-hook of int_baseline_windows_measured: delete the windows the re-processed months reach
+   (any day of the window inside the span of the months) and the windows no cohort uses any
+   more; the model then measures every window it does not hold. #}
+{% macro delete_remeasured_baseline_windows() -%}
+    {%- if observation_months() is not none and is_incremental() -%}
+        delete from {{ this }}
+        where
+            (
+                baseline_ends_on >= {{ observation_months_start() }}
+                and baseline_starts_on < {{ observation_months_end() }}
+            )
+            or (kpi_id, unit_id, aggregation, baseline_starts_on, baseline_ends_on, baseline_frozen_at)
+            not in (
+                select kpi_id, unit_id, aggregation, baseline_starts_on, baseline_ends_on, baseline_frozen_at
+                from {{ ref('int_baseline_units_selected') }}
+            )
     {%- endif -%}
 {%- endmacro %}

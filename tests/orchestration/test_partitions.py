@@ -150,6 +150,7 @@ COHORT_INCREMENTAL = (
     "int_decay_windows_tested",
     "int_unit_influences_summed",
     "int_control_units_counted",
+    "int_baseline_windows_measured",
 )
 
 

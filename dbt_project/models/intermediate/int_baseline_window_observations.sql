@@ -9,57 +9,15 @@
 
 with
 
-baseline_units as (
-
-    select * from {{ ref('int_baseline_units_selected') }}
-
-),
-
-observations as (
-
-    select * from {{ ref('stg_evidence__kpi_observations') }}
-
-),
-
 windows as (
 
-    select distinct
-        kpi_id,
-        unit_id,
-        aggregation,
-        baseline_starts_on,
-        baseline_ends_on,
-        baseline_frozen_at
-
-    from baseline_units
+    {{ distinct_baseline_windows() }}
 
 ),
 
 final as (
 
-    select
-        windows.kpi_id,
-        windows.unit_id,
-        windows.aggregation,
-        windows.baseline_starts_on,
-        windows.baseline_ends_on,
-        windows.baseline_frozen_at,
-        observations.source_system,
-        observations.observed_on,
-        observations.observed_value,
-        observations.weight,
-        observations.source_file,
-        observations.source_row,
-        observations.loaded_at,
-        observations.loaded_at > windows.baseline_frozen_at as is_late
-
-    from windows
-    inner join observations
-        on
-            windows.kpi_id = observations.kpi_id
-            and windows.unit_id = observations.unit_id
-            and windows.baseline_starts_on <= observations.observed_on
-            and windows.baseline_ends_on >= observations.observed_on
+    {{ baseline_window_observations('windows') }}
 
 )
 
