@@ -63,6 +63,10 @@ class Check:
         return self.level == "blocking"
 
 
+# A month's median against its series' usual level (kpi_level_shift): outside, a wrong unit.
+LEVEL_RATIO_LIMITS = (1 / 3, 3)
+
+
 def _between(column: str, lo=None, hi=None, **extra) -> Expectation:
     words = {
         (True, True): f"{lo} <= {column} <= {hi}",
@@ -371,9 +375,12 @@ SERIES_CHECKS = [
         "kpi_observation_levels",
         "No month of a KPI series sits at more than 3 times or less than a third of the unit's "
         "usual level: a file in the wrong unit that stayed inside the catalogue's range.",
-        (_between("level_ratio", 1 / 3, 3),),
-        "{source_system} {kpi_id} {unit_id}: in {month} the median is {month_median}, "
-        "{level_ratio:.2f} times the unit's usual {unit_median}; wrong unit?",
+        (
+            _between("min_level_ratio", LEVEL_RATIO_LIMITS[0], None),
+            _between("max_level_ratio", None, LEVEL_RATIO_LIMITS[1]),
+        ),
+        "{source_system} {kpi_id} {unit_id}: {n_shifted_months} month(s) at under a third or "
+        "over 3 times the unit's usual {unit_median}: {shifted_months}; wrong unit?",
         table="kpi_observations",
     ),
     Check(

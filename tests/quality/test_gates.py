@@ -14,7 +14,7 @@ from assets.quality.gates import run_gates
 from assets.quality.profiles import RESULTS_TABLE
 from assets.quality.suites import CHECKS
 from sources.files import load_file
-from tests.quality.warehouse import CC_HEADER, TODAY, build, config, rules, write_sources
+from tests.quality.warehouse import CC_HEADER, TODAY, UNITS, build, config, rules, write_sources
 
 BLOCKING = {c.name for c in CHECKS if c.level == "blocking"}
 
@@ -207,3 +207,22 @@ def test_late_rows_and_quarantined_rows_are_reported_per_initiative(warehouse, t
         "(2025-06-30)"
     ]
     assert run.failed_blocking == []
+
+
+def test_a_month_in_another_unit_inside_the_range_fails_the_level_shift(warehouse, tmp_path):
+    """March of cc-03 delivered 4 times too high (still inside the KPI's range, so no row is
+    quarantined): its series fails kpi_level_shift, naming the month and its ratio; the
+    other series pass."""
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute(
+            "update raw.kpi_observations set value = value * 4 "
+            "where unit_id = 'cc-03' and observed_on between '2025-03-01' and '2025-03-31'"
+        )
+    run = _gate(warehouse, tmp_path / "quality")
+    shift = _outcome(run, "kpi_level_shift")
+    assert shift.status == "fail" and not shift.check.blocking
+    [row] = shift.failing
+    assert (row["kpi_id"], row["unit_id"]) == ("aht_minutes", "cc-03")
+    assert "1 month(s) at under a third or over 3 times the unit's usual" in row["message"]
+    assert "2025-03 (median " in row["message"] and "4.0x)" in row["message"]
+    assert shift.entities == len(UNITS)  # one row per series, not per month

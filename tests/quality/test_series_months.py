@@ -130,8 +130,11 @@ def test_only_changed_months_are_profiled_again_and_equal_a_fresh_profile(con):
     )
     assert refresh_series_months(con) == 3  # February, May, July
     kept = _frames(con)
-    levels = kept["kpi_observation_levels"].set_index(["unit_id", "month"])
-    assert levels.loc[("cc-02", "2025-02"), "level_ratio"] > 3  # the new values were profiled
+    # The new values were profiled: February of cc-02 sits far above its usual level.
+    levels = kept["kpi_observation_levels"].set_index("unit_id")
+    assert levels.loc["cc-02", "max_level_ratio"] > 3
+    assert levels.loc["cc-02", "shifted_months"].startswith("2025-02 (median ")
+    assert levels.loc["cc-03", "n_shifted_months"] == 0
     con.execute(f"drop table {SERIES_MONTHS}; drop table {FINGERPRINTS}")
     assert refresh_series_months(con) == 7
     _assert_frames_equal(con, kept)
@@ -159,4 +162,4 @@ def test_a_failed_refresh_keeps_the_previous_profile(con, monkeypatch):
     _assert_frames_equal(con, before)
     monkeypatch.undo()
     assert refresh_series_months(con) == 1  # June, gone, is dropped on the next run
-    assert "2025-06" not in set(_frames(con)["kpi_observation_levels"]["month"])
+    assert _frames(con)["kpi_observations_profile"]["last_date"].max() < pd.Timestamp("2025-06-01")
