@@ -37,7 +37,8 @@ WHOLE_TABLE = """
         window w as (partition by source_system, kpi_id, unit_id order by observed_on)
     )
     select source_system, kpi_id, unit_id, sum(n)::bigint as n_rows,
-        (sum(n) - count(*))::bigint as n_duplicate_grain,
+        -- A row without a date repeats the series' grain, as the gates always counted it.
+        (sum(n) - count(observed_on))::bigint as n_duplicate_grain,
         median(gap_days) as typical_gap_days, max(gap_days) as longest_gap_days,
         arg_min(gap_from, (-gap_days, observed_on)) filter (where gap_days is not null)
             as gap_from
@@ -67,8 +68,8 @@ def _from_kept_months(con) -> pd.DataFrame:
     profile, gaps = (_frames(con)[n] for n in SERIES_FRAMES[:2])
     frame = profile[["source_system", "kpi_id", "unit_id", "n_rows", "n_duplicate_grain"]].merge(
         gaps[["source_system", "kpi_id", "unit_id", "typical_gap_days", "longest_gap_days"]]
-        .assign(gap_from=gaps["gap_from"].dt.date)
-        .astype({"longest_gap_days": "int64"}),
+        .assign(gap_from=gaps["gap_from"].dt.strftime("%Y-%m-%d"))
+        .astype({"longest_gap_days": "Int64"}),
         how="left",
     )
     return frame.sort_values(["source_system", "kpi_id", "unit_id"], ignore_index=True)
@@ -76,7 +77,9 @@ def _from_kept_months(con) -> pd.DataFrame:
 
 def _whole_table(con) -> pd.DataFrame:
     frame = con.execute(WHOLE_TABLE).df()
-    return frame.assign(gap_from=frame["gap_from"].dt.date).astype({"longest_gap_days": "int64"})
+    return frame.assign(gap_from=frame["gap_from"].dt.strftime("%Y-%m-%d")).astype(
+        {"longest_gap_days": "Int64"}
+    )
 
 
 def _assert_frames_equal(con, fresh: dict[str, pd.DataFrame]) -> None:
@@ -163,3 +166,29 @@ def test_a_failed_refresh_keeps_the_previous_profile(con, monkeypatch):
     monkeypatch.undo()
     assert refresh_series_months(con) == 1  # June, gone, is dropped on the next run
     assert _frames(con)["kpi_observations_profile"]["last_date"].max() < pd.Timestamp("2025-06-01")
+
+
+def test_rows_without_a_date_or_an_id_are_profiled_as_the_whole_table(con):
+    """Rows written around the loader: a date missing (their month is null, kept as one), an
+    id missing (a series of its own)."""
+    con.execute(
+        """
+        insert into raw.kpi_observations values
+        ('contact_centre', 'cc-02', 'aht_minutes', null, 9, 1, 'x.csv', 1, now()),
+        ('contact_centre', 'cc-02', 'aht_minutes', null, 9, 1, 'x.csv', 2, now()),
+        ('contact_centre', null, 'aht_minutes', '2025-03-03', 9, 1, 'x.csv', 3, now()),
+        (null, 'cc-04', 'aht_minutes', '2025-03-03', 9, 1, null, 4, now())
+        """
+    )
+    assert refresh_series_months(con) == 7  # six months and the rows without a date
+    pd.testing.assert_frame_equal(_from_kept_months(con), _whole_table(con), check_dtype=False)
+    profile = _frames(con)["kpi_observations_profile"].set_index("unit_id")
+    assert profile.loc["cc-02", "n_missing_required"] == 2
+    con.execute("delete from raw.kpi_observations where observed_on is null")
+    assert refresh_series_months(con) == 1
+    assert (
+        _frames(con)["kpi_observations_profile"]
+        .set_index("unit_id")
+        .loc["cc-02", "n_missing_required"]
+        == 0
+    )
