@@ -13,7 +13,12 @@ import datetime as dt
 import duckdb
 import pandas as pd
 
-from assets.quality.series_months import QUALITY_SCHEMA, SERIES_MONTHS, refresh_series_months
+from assets.quality.series_months import (
+    QUALITY_SCHEMA,
+    SERIES_MONTHS,
+    refresh_series_months,
+    table_exists,
+)
 from assets.quality.suites import FRAMES, LEVEL_RATIO_LIMITS
 from sources.contracts import EVIDENCE_CONTRACTS, RAW_SCHEMA
 
@@ -147,7 +152,7 @@ def evidence_sources(con) -> str:
         where check_name = 'evidence_volume' and not is_check_summary and status = 'pass'
         group by all
         """
-        if _exists(con, QUALITY_SCHEMA, "evidence_checks")
+        if table_exists(con, QUALITY_SCHEMA, "evidence_checks")
         else "select null::varchar as table_name, null::varchar as source_system, "
         "null::double as previous where false"
     )
@@ -445,16 +450,6 @@ def evidence_age(con, today: dt.date) -> str:
         from {RAW_SCHEMA}.kpi_observations
         having count(*) > 0
     """
-
-
-def _exists(con, schema: str, table: str) -> bool:
-    return bool(
-        con.execute(
-            "select count(*) from information_schema.tables "
-            "where table_schema = ? and table_name = ?",
-            [schema, table],
-        ).fetchone()[0]
-    )
 
 
 BUILDERS = {

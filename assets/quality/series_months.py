@@ -31,7 +31,6 @@ SERIES_MONTHS = f"{QUALITY_SCHEMA}.kpi_series_months"
 FINGERPRINTS = f"{QUALITY_SCHEMA}.kpi_observation_months"
 # Raise when what a series month holds changes: every month is profiled again.
 PROFILE_VERSION = 1
-SERIES = ("source_system", "kpi_id", "unit_id")
 
 _CONTRACT = EVIDENCE_CONTRACTS["kpi_observations"]
 _COLUMNS = [c.name for c in _CONTRACT.columns]
@@ -66,6 +65,15 @@ create table if not exists {FINGERPRINTS} (
 )"""
 
 
+def _in_months(month: str, months: str) -> str:
+    """SQL condition: `month` is one of the months of the relation `months` (observed_month),
+    the null month of rows without a date included."""
+    return (
+        f"({month} in (select observed_month from {months}) or ({month} is null and exists "
+        f"(select 1 from {months} where observed_month is null)))"
+    )
+
+
 def _fingerprints(source: str) -> str:
     """Per month of `source`: its row count and the sum of a hash of every column of each row
     (order-free, and a duplicated row changes it, unlike xor)."""
@@ -86,9 +94,7 @@ def _profile_months(months: str) -> list[str]:
         select *, {_MONTH} as observed_month,
             {_CONTRACT.missing_required_sql()} as is_missing
         from {RAW_SCHEMA}.kpi_observations
-        where {_MONTH} in (select observed_month from {months})
-            or ({_MONTH} is null and exists (
-                select 1 from {months} where observed_month is null))
+        where {_in_months(_MONTH, months)}
     """
     return [
         f"""
@@ -200,10 +206,8 @@ def refresh_series_months(con: duckdb.DuckDBPyConnection) -> int:
         if changed:
             for table in (SERIES_MONTHS, FINGERPRINTS):
                 con.execute(
-                    f"delete from {table} where observed_month in "
-                    "(select observed_month from _kpi_months_changed) "
-                    "or (observed_month is null and exists "
-                    "(select 1 from _kpi_months_changed where observed_month is null))"
+                    f"delete from {table} "
+                    f"where {_in_months('observed_month', '_kpi_months_changed')}"
                 )
             for sql in _profile_months("_kpi_months_changed"):
                 con.execute(sql)
@@ -227,14 +231,19 @@ def refresh_series_months(con: duckdb.DuckDBPyConnection) -> int:
 
 
 def _stored_version(con: duckdb.DuckDBPyConnection) -> int | None:
-    exists = con.execute(
-        "select count(*) from information_schema.tables where table_schema = ? and table_name = ?",
-        [QUALITY_SCHEMA, FINGERPRINTS.split(".")[1]],
-    ).fetchone()[0]
-    if not exists:
+    if not table_exists(con, *FINGERPRINTS.split(".")):
         return None
-    row = con.execute(f"select min(profile_version) from {FINGERPRINTS}").fetchone()
-    return row[0]
+    return con.execute(f"select min(profile_version) from {FINGERPRINTS}").fetchone()[0]
 
 
-__all__ = ["FINGERPRINTS", "SERIES_MONTHS", "refresh_series_months"]
+def table_exists(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
+    return bool(
+        con.execute(
+            "select count(*) from information_schema.tables "
+            "where table_schema = ? and table_name = ?",
+            [schema, table],
+        ).fetchone()[0]
+    )
+
+
+__all__ = ["FINGERPRINTS", "SERIES_MONTHS", "refresh_series_months", "table_exists"]
