@@ -5,28 +5,42 @@
     int_baseline_window_observations (every window) and int_baseline_windows_measured (on a
     partition run, only the windows it measures again) both use it.
 #}
+{# The columns that name a baseline window. The one place for them: the distinct windows, the
+   grouping and the joins of the measured windows and the delete hook all render this list, so
+   a column added here cannot be missed in one of them (which would keep stale windows). #}
+{% macro baseline_window_key() -%}
+    {{ return([
+        'kpi_id', 'unit_id', 'aggregation',
+        'baseline_starts_on', 'baseline_ends_on', 'baseline_frozen_at',
+    ]) }}
+{%- endmacro %}
+
+{# The key columns as a list for a select or a group by, qualified by `relation` when given. #}
+{% macro baseline_window_columns(relation=none) -%}
+    {%- for column in baseline_window_key() -%}
+        {{ relation ~ '.' if relation }}{{ column }}{{ ',\n    ' if not loop.last }}
+    {%- endfor -%}
+{%- endmacro %}
+
+{# SQL condition: `left` and `right` name the same window. #}
+{% macro same_baseline_window(left, right) -%}
+    {%- for column in baseline_window_key() -%}
+        {{ left }}.{{ column }} = {{ right }}.{{ column }}{{ '\n        and ' if not loop.last }}
+    {%- endfor -%}
+{%- endmacro %}
+
 {# The distinct windows of the cohorts' units (int_baseline_units_selected): many cohorts and
    units share one (a control unit is a candidate for every cohort of its KPI). #}
 {% macro distinct_baseline_windows() %}
 select distinct
-    kpi_id,
-    unit_id,
-    aggregation,
-    baseline_starts_on,
-    baseline_ends_on,
-    baseline_frozen_at
+    {{ baseline_window_columns() }}
 
 from {{ ref('int_baseline_units_selected') }}
 {% endmacro %}
 
 {% macro baseline_window_observations(windows) %}
 select
-    windows.kpi_id,
-    windows.unit_id,
-    windows.aggregation,
-    windows.baseline_starts_on,
-    windows.baseline_ends_on,
-    windows.baseline_frozen_at,
+    {{ baseline_window_columns('windows') }},
     observations.source_system,
     observations.observed_on,
     observations.observed_value,

@@ -23,6 +23,12 @@
     {{ return(months) }}
 {%- endmacro %}
 
+{# True on a partition run of a model already built: the months given and the table there to
+   update (unit tests and first builds have no `this` to update, and build in full). #}
+{% macro is_partition_run() -%}
+    {{ return(observation_months() is not none and is_incremental()) }}
+{%- endmacro %}
+
 {# The config of a per-observation model: a table, or given months, just their slice. #}
 {% macro incremental_by_observation_month() -%}
     {{ config(
@@ -63,7 +69,7 @@
 {# Only the re-processed months of the observations, on an incremental build. #}
 {% macro where_observation_months(date_expression) -%}
     {#- Without months nothing is incremental (and unit tests have no `this` to ask). #}
-    {%- if observation_months() is not none and is_incremental() %}
+    {%- if is_partition_run() %}
     where {{ month_start(date_expression) }} in {{ observation_months_list() }}
     {%- endif %}
 {%- endmacro %}
@@ -73,7 +79,7 @@
     inserts again; a month whose rows all went (file emptied, rows quarantined) must go too.
 #}
 {% macro delete_observation_months(month_column) -%}
-    {%- if observation_months() is not none and is_incremental() -%}
+    {%- if is_partition_run() -%}
         delete from {{ this }} where {{ month_column }} in {{ observation_months_list() }}
     {%- endif -%}
 {%- endmacro %}
@@ -166,7 +172,7 @@
 
 {# Second pre-hook: delete what the partition run rebuilds. #}
 {% macro delete_rebuilt_cohort_unit_months() -%}
-    {%- if observation_months() is not none and is_incremental() -%}
+    {%- if is_partition_run() -%}
         delete from {{ this }} where {{ rebuilt_cohort_unit_month(moved_baselines_relation(this)) }}
     {%- endif -%}
 {%- endmacro %}
@@ -184,7 +190,7 @@
 
 {# Pre-hook of int_decay_windows_tested: delete the evaluations it re-tests. #}
 {% macro delete_rebuilt_decay_evaluations() -%}
-    {%- if observation_months() is not none and is_incremental() -%}
+    {%- if is_partition_run() -%}
         delete from {{ this }} where {{ rebuilt_decay_evaluation('evaluated_month') }}
     {%- endif -%}
 {%- endmacro %}
@@ -227,7 +233,7 @@
 
 {# Pre-hook of int_unit_influences_summed: delete the overall rows and the rebuilt event months. #}
 {% macro delete_rebuilt_unit_influences() -%}
-    {%- if observation_months() is not none and is_incremental() -%}
+    {%- if is_partition_run() -%}
         delete from {{ this }}
         where estimand = 'overall'
             or {{ rebuilt_event_month(moved_baselines_relation(ref('int_unit_months_differenced'))) }}
@@ -248,7 +254,7 @@
 
 {# Pre-hook of int_control_units_counted: delete what the partition run recounts. #}
 {% macro delete_rebuilt_control_counts() -%}
-    {%- if observation_months() is not none and is_incremental() -%}
+    {%- if is_partition_run() -%}
         delete from {{ this }} where {{ rebuilt_initiative_month() }}
     {%- endif -%}
 {%- endmacro %}
@@ -257,16 +263,15 @@
    (any day of the window inside the span of the months) and the windows no cohort uses any
    more; the model then measures every window it does not hold. #}
 {% macro delete_remeasured_baseline_windows() -%}
-    {%- if observation_months() is not none and is_incremental() -%}
+    {%- if is_partition_run() -%}
         delete from {{ this }}
         where
             (
                 baseline_ends_on >= {{ observation_months_start() }}
                 and baseline_starts_on < {{ observation_months_end() }}
             )
-            or (kpi_id, unit_id, aggregation, baseline_starts_on, baseline_ends_on, baseline_frozen_at)
-            not in (
-                select kpi_id, unit_id, aggregation, baseline_starts_on, baseline_ends_on, baseline_frozen_at
+            or ({{ baseline_window_key() | join(', ') }}) not in (
+                select {{ baseline_window_key() | join(', ') }}
                 from {{ ref('int_baseline_units_selected') }}
             )
     {%- endif -%}

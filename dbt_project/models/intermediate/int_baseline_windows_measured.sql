@@ -4,7 +4,7 @@
 -- dated inside it, so a partition run measures again only the windows its months reach and
 -- the windows not measured yet; the others keep theirs (macros/observation_months.sql).
 {{ incremental_on_partition_runs("{{ delete_remeasured_baseline_windows() }}") }}
-{%- set measure_only_missing = observation_months() is not none and is_incremental() %}
+{%- set measure_only_missing = is_partition_run() %}
 
 with
 
@@ -23,13 +23,7 @@ windows_to_measure as (
     from windows
     {%- if measure_only_missing %}
         left join {{ this }} as windows_held
-            on
-                windows.kpi_id = windows_held.kpi_id
-                and windows.unit_id = windows_held.unit_id
-                and windows.aggregation = windows_held.aggregation
-                and windows.baseline_starts_on = windows_held.baseline_starts_on
-                and windows.baseline_ends_on = windows_held.baseline_ends_on
-                and windows.baseline_frozen_at = windows_held.baseline_frozen_at
+            on {{ same_baseline_window('windows', 'windows_held') }}
     where windows_held.kpi_id is null
     {%- endif %}
 
@@ -45,12 +39,7 @@ window_observations as (
 window_stats as (
 
     select
-        kpi_id,
-        unit_id,
-        aggregation,
-        baseline_starts_on,
-        baseline_ends_on,
-        baseline_frozen_at,
+        {{ baseline_window_columns() }},
         is_late,
         {{ kpi_mean('aggregation', 'observed_value', 'weight') }} as mean_value,
         stddev_samp(observed_value) as sd_value,
@@ -59,12 +48,7 @@ window_stats as (
 
     from window_observations
     group by
-        kpi_id,
-        unit_id,
-        aggregation,
-        baseline_starts_on,
-        baseline_ends_on,
-        baseline_frozen_at,
+        {{ baseline_window_columns() }},
         is_late
 
 ),
@@ -72,12 +56,7 @@ window_stats as (
 final as (
 
     select
-        kpi_id,
-        unit_id,
-        aggregation,
-        baseline_starts_on,
-        baseline_ends_on,
-        baseline_frozen_at,
+        {{ baseline_window_columns() }},
         max(case when not is_late then mean_value end) as baseline_mean,
         max(case when not is_late then sd_value end) as baseline_sd,
         max(case when not is_late then last_loaded_at end) as baseline_last_loaded_at,
@@ -86,12 +65,7 @@ final as (
 
     from window_stats
     group by
-        kpi_id,
-        unit_id,
-        aggregation,
-        baseline_starts_on,
-        baseline_ends_on,
-        baseline_frozen_at
+        {{ baseline_window_columns() }}
 
 )
 

@@ -45,13 +45,7 @@ final as (
 
     from baseline_units
     left join windows
-        on
-            baseline_units.kpi_id = windows.kpi_id
-            and baseline_units.unit_id = windows.unit_id
-            and baseline_units.baseline_starts_on = windows.baseline_starts_on
-            and baseline_units.baseline_ends_on = windows.baseline_ends_on
-            and baseline_units.baseline_frozen_at = windows.baseline_frozen_at
-            and baseline_units.aggregation = windows.aggregation
+        on {{ same_baseline_window('baseline_units', 'windows') }}
 
 )
 

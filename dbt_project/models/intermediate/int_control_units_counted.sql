@@ -4,7 +4,7 @@
 -- int_unit_months_differenced (28M at 50M observations, 8 s): a partition run recounts only
 -- its months and the initiative x KPIs with a moved baseline (macros/observation_months.sql).
 {{ incremental_on_partition_runs("{{ delete_rebuilt_control_counts() }}") }}
-{%- set rebuild_only_changed = observation_months() is not none and is_incremental() %}
+{%- set rebuild_only_changed = is_partition_run() %}
 
 with
 

@@ -49,7 +49,7 @@ evaluations as (
 
     from cells
     where month_index >= 6
-    {%- if observation_months() is not none and is_incremental() %}
+    {%- if is_partition_run() %}
         and {{ rebuilt_decay_evaluation('observed_month') }}
     {%- endif %}
 

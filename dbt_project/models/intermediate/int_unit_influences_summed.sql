@@ -6,7 +6,7 @@
 -- month rows at 50M observations were most of the cost.
 -- depends_on: {{ ref('int_rollout_cohorts_formed') }}
 {{ incremental_on_partition_runs("{{ delete_rebuilt_unit_influences() }}") }}
-{%- set rebuild_only_changed = observation_months() is not none and is_incremental() %}
+{%- set rebuild_only_changed = is_partition_run() %}
 
 {{ did_unit_influences(
     ref('int_unit_months_differenced'),

@@ -11,7 +11,7 @@
     "{{ record_moved_baselines() }}",
     "{{ delete_rebuilt_cohort_unit_months() }}",
 ]) }}
-{%- set rebuild_only_changed = observation_months() is not none and is_incremental() %}
+{%- set rebuild_only_changed = is_partition_run() %}
 {%- set moved = moved_baselines_relation(this) if rebuild_only_changed else none %}
 
 with
