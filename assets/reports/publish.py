@@ -56,15 +56,20 @@ def finance_exports(
     kinds={"duckdb"},
 )
 def published_warehouse(warehouse: Warehouse, inputs: Inputs) -> dg.MaterializeResult:
-    """A read-only copy of the finished warehouse for BI tools, swapped in atomically.
+    """A read-only copy of the finished marts and reports for BI tools, swapped in atomically.
 
     BI tools open `published/warehouse.duckdb` read-only: a run never blocks them, and they
-    never see half a run.
+    never see half a run. It holds the schemas PostgreSQL gets (`marts`, `reports`).
     """
     target = Path(inputs.reports_dir).parent / "published" / "warehouse.duckdb"
-    size = publish_copy(Path(warehouse.path), target)
+    with warehouse.connect() as con:
+        counts = publish_copy(con, target)
     return dg.MaterializeResult(
-        metadata={"path": dg.MetadataValue.path(str(target)), "bytes": size}
+        metadata={
+            "path": dg.MetadataValue.path(str(target)),
+            "bytes": target.stat().st_size,
+            "row_counts": counts,
+        }
     )
 
 

@@ -1,9 +1,8 @@
 """Getting finished marts to their readers without ever showing them half a run.
 
-Pure helpers (no Dagster): a read-only copy of the warehouse swapped in by rename, exports of the
-finance marts with a manifest, and a copy of the marts into PostgreSQL swapped in by renaming a
-schema inside one transaction.
-"""
+Pure helpers (no Dagster): a read-only copy of the marts and reports swapped in by rename,
+exports of the finance marts with a manifest, and a copy of the marts into PostgreSQL swapped in
+by renaming a schema inside one transaction."""
 
 from __future__ import annotations
 
@@ -13,6 +12,7 @@ import json
 import os
 import shutil
 import tempfile
+import uuid
 from pathlib import Path
 
 import duckdb
@@ -67,25 +67,38 @@ def sha256_file(path: Path) -> str:
 # --- read-only copy ----------------------------------------------------------------------------
 
 
-def publish_copy(warehouse: Path, published: Path) -> int:
-    """Copy the (idle) warehouse beside `published`, then rename it into place.
+def publish_copy(
+    con: duckdb.DuckDBPyConnection, published: Path, schemas=PUBLISHED_SCHEMAS
+) -> dict[str, int]:
+    """Copy the published schemas (the marts and reports BI reads, as PostgreSQL gets them) into
+    a new database file beside `published`, then rename it into place. Returns rows per table.
 
     A rename is atomic: a reader opens either the previous copy or the new one, never a file
-    being written, and a reader holding the old file keeps reading it undisturbed.
+    being written, and a reader holding the old file keeps reading it undisturbed. Only these
+    schemas: raw evidence and the intermediate tables stay in the working warehouse, and the
+    copy is a fraction of its size (at 50M observations 5 s for the whole 2.5 GB file).
     """
     published.parent.mkdir(parents=True, exist_ok=True)
-    # Fold the write-ahead log into the file so the copy is complete on its own.
-    with duckdb.connect(str(warehouse)) as con:
-        con.execute("checkpoint")
-    fd, tmp = tempfile.mkstemp(dir=published.parent, prefix=".publishing-", suffix=".duckdb")
-    os.close(fd)
+    tmp = published.parent / f".publishing-{uuid.uuid4().hex}.duckdb"
+    alias = "published_copy"
+    counts = {}
     try:
-        shutil.copyfile(warehouse, tmp)
+        con.execute(f"attach '{tmp}' as {alias}")
+        try:
+            for schema, table in list_tables(con, schemas):
+                con.execute(f"create schema if not exists {alias}.{_quote(schema)}")
+                source = f"{_quote(schema)}.{_quote(table)}"
+                con.execute(f"create table {alias}.{source} as select * from {source}")
+                counts[f"{schema}.{table}"] = con.execute(
+                    f"select count(*) from {alias}.{source}"
+                ).fetchone()[0]
+        finally:
+            con.execute(f"detach {alias}")
         os.replace(tmp, published)
     finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-    return published.stat().st_size
+        for leftover in (tmp, tmp.with_name(tmp.name + ".wal")):
+            leftover.unlink(missing_ok=True)
+    return counts
 
 
 # --- exports -----------------------------------------------------------------------------------
@@ -114,10 +127,10 @@ def _workbook(path: Path):
     )
 
 
-def _sheet(workbook, name: str):
-    """A sheet on which timestamps keep their time of day (dates use the default format)."""
+def _sheet(workbook, name: str, timestamp):
+    """A sheet on which timestamps keep their time of day in the workbook's `timestamp` format
+    (dates use the default format)."""
     sheet = workbook.add_worksheet(name)
-    timestamp = workbook.add_format({"num_format": "yyyy-mm-dd hh:mm:ss"})
     sheet.add_write_handler(
         dt.datetime, lambda ws, row, col, value, *_: ws.write_datetime(row, col, value, timestamp)
     )
@@ -149,6 +162,7 @@ def export_finance_marts(
     marts = [t for _, t in list_tables(con, (FINANCE_SCHEMA,))]
     files, rows = [], {}
     workbook = _workbook(staging / "finance_marts.xlsx")
+    timestamp = workbook.add_format({"num_format": "yyyy-mm-dd hh:mm:ss"})
     omitted = {}
     for table in marts:
         relation = f"{FINANCE_SCHEMA}.{_quote(table)}"
@@ -161,7 +175,7 @@ def export_finance_marts(
             rows[table] = omitted[table] = count
             continue
         result = con.execute(f"select * from {relation}")
-        sheet = _sheet(workbook, table[:31])
+        sheet = _sheet(workbook, table[:31], timestamp)
         sheet.write_row(0, 0, [column[0] for column in result.description])
         rows[table] = 0
         while chunk := result.fetchmany(10_000):

@@ -11,6 +11,7 @@ import duckdb
 import pandas as pd
 import pytest
 
+from assets.reports import publishing
 from assets.reports.publishing import export_finance_marts, publish_copy, publish_to_postgres
 from tests.support import PG_ADMIN, PG_DOWN, postgres_up, scratch_database
 
@@ -38,18 +39,54 @@ def warehouse(tmp_path) -> Path:
     return path
 
 
+def _publish(warehouse: Path, target: Path) -> dict:
+    with duckdb.connect(str(warehouse)) as con:
+        return publish_copy(con, target)
+
+
 def test_published_copy_is_swapped_in_whole(warehouse, tmp_path):
     target = tmp_path / "published" / "warehouse.duckdb"
-    publish_copy(warehouse, target)
+    counts = _publish(warehouse, target)
+    assert counts == {"marts.dim_initiatives": 4, "marts.fct_value": 1000, "reports.rpt_summary": 1}
     reader = duckdb.connect(str(target), read_only=True)
     assert reader.execute("select count(*) from marts.fct_value").fetchone() == (1000,)
     with duckdb.connect(str(warehouse)) as con:
         con.execute("insert into marts.fct_value values (1000, 1.0)")
-    publish_copy(warehouse, target)  # while the old copy is still open for reading
+    _publish(warehouse, target)  # while the old copy is still open for reading
     assert reader.execute("select count(*) from marts.fct_value").fetchone() == (1000,)
     reader.close()
     with duckdb.connect(str(target), read_only=True) as fresh:
         assert fresh.execute("select count(*) from marts.fct_value").fetchone() == (1001,)
+    assert [p.name for p in target.parent.iterdir()] == ["warehouse.duckdb"]
+
+
+def test_published_copy_holds_the_marts_and_reports_exactly_and_nothing_else(warehouse, tmp_path):
+    target = tmp_path / "published" / "warehouse.duckdb"
+    _publish(warehouse, target)
+    query = (
+        "select table_schema, table_name, column_name, data_type "
+        "from information_schema.columns order by all"
+    )
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        expected = [r for r in con.execute(query).fetchall() if r[0] in ("marts", "reports")]
+        rows = con.execute("select * from marts.dim_initiatives order by all").fetchall()
+    with duckdb.connect(str(target), read_only=True) as copy:
+        assert copy.execute(query).fetchall() == expected  # no raw schema, same types
+        assert copy.execute("select * from marts.dim_initiatives order by all").fetchall() == rows
+
+
+def test_a_failed_copy_leaves_the_published_one_and_no_debris(warehouse, tmp_path, monkeypatch):
+    target = tmp_path / "published" / "warehouse.duckdb"
+    _publish(warehouse, target)
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute("insert into marts.fct_value values (1000, 1.0)")
+        # a table that goes between listing and copying fails the copy half way
+        listed = publishing.list_tables(con)
+        monkeypatch.setattr(publishing, "list_tables", lambda *_: [*listed, ("marts", "gone")])
+        with pytest.raises(duckdb.CatalogException, match="gone"):
+            publish_copy(con, target)
+    with duckdb.connect(str(target), read_only=True) as copy:
+        assert copy.execute("select count(*) from marts.fct_value").fetchone() == (1000,)
     assert [p.name for p in target.parent.iterdir()] == ["warehouse.duckdb"]
 
 
