@@ -46,7 +46,7 @@ def cmd_validate(settings: Settings) -> None:
     from sources.files import load_sources_config
     from sources.portfolio.registry import load_registry
 
-    registry = load_registry(settings.registry_path)
+    registry = load_registry(settings.registry_path, settings.cache_dir)
     configs = load_sources_config(settings.sources_config)
     print(
         f"registry ok: {settings.registry_path} ({len(registry.initiatives)} initiatives, "

@@ -51,6 +51,7 @@ defs = dg.Definitions.merge(
                 sources_config=str(settings.sources_config),
                 sources_dir=str(settings.sources_dir),
                 reports_dir=str(settings.reports_dir),
+                cache_dir=str(settings.cache_dir),
             ),
             "dbt": DbtCli(project_dir=make_dbt_project()),
         },

@@ -70,7 +70,7 @@ def current_figure(con, initiative_id: str, kpi_id: str, month: dt.date | None) 
 def cmd_sign_off(settings: Settings, args: argparse.Namespace) -> None:
     from sources.portfolio.registry import load_registry
 
-    registry = load_registry(settings.registry_path)
+    registry = load_registry(settings.registry_path, settings.cache_dir)
     month = None
     if args.month:
         try:

@@ -30,8 +30,10 @@ FALLBACK_START = dt.date(2020, 1, 1)
 def data_starts_on() -> dt.date:
     """portfolio.data_starts_on of the registry: no evidence may be older (sources/rules)."""
     try:
-        # Parsed once per process: the registry asset and the loaders reuse this parse.
-        return load_registry(get_settings().registry_path).portfolio.data_starts_on
+        # Parsed once per process (the registry asset and the loaders reuse this parse), and
+        # kept in the cache folder for the next run.
+        settings = get_settings()
+        return load_registry(settings.registry_path, settings.cache_dir).portfolio.data_starts_on
     except (RegistryError, OSError):
         return FALLBACK_START
 

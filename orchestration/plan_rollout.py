@@ -342,7 +342,7 @@ def describe(
 
 
 def run(settings: Settings, args: argparse.Namespace) -> None:
-    reg = load_registry(settings.registry_path)
+    reg = load_registry(settings.registry_path, settings.cache_dir)
     ini = next((i for i in reg.initiatives if i.initiative_id == args.initiative_id), None)
     if ini is None:
         raise PlanningError(f"{settings.registry_path}: no initiative '{args.initiative_id}'")

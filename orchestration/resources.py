@@ -71,3 +71,5 @@ class Inputs(dg.ConfigurableResource):
     sources_config: str
     sources_dir: str
     reports_dir: str
+    # Where the validated registry is kept between runs (none: parsed by every process).
+    cache_dir: str | None = None

@@ -25,6 +25,8 @@ class Settings:
     registry_path: Path
     sources_config: Path
     reports_dir: Path
+    # Parsed inputs kept between runs: the validated registry (sources/portfolio/registry.py).
+    cache_dir: Path
 
     @property
     def dbt_target(self) -> str:
@@ -57,6 +59,7 @@ def get_settings() -> Settings:
         ),
         sources_config=_path("VALUELEDGER_SOURCES_CONFIG", REPO_ROOT / "sources" / "sources.yaml"),
         reports_dir=_path("VALUELEDGER_REPORTS", home / "reports"),
+        cache_dir=_path("VALUELEDGER_CACHE", home / "cache"),
     )
 
 

@@ -74,7 +74,7 @@ def _months_of_files(con, labels: list[str]) -> set[dt.date]:
 def _load(context, warehouse: Warehouse, inputs: Inputs, tables, months=None):
     """Load the sources of `tables`; a MaterializeResult per table with the load's counts."""
     configs = [c for c in load_sources_config(Path(inputs.sources_config)) if c.table in tables]
-    rules = EvidenceRules.from_registry(load_registry(inputs.registry_path))
+    rules = EvidenceRules.from_registry(load_registry(inputs.registry_path, inputs.cache_dir))
     root = Path(inputs.sources_dir)
     per_table = defaultdict(list)
     with warehouse.connect() as con:

@@ -39,7 +39,7 @@ registry_file = dg.AssetSpec(
 )
 def portfolio_registry(context: dg.AssetExecutionContext, warehouse: Warehouse, inputs: Inputs):
     """Validate the registry and replace the raw.portfolio_* tables in one transaction."""
-    registry = load_registry(inputs.registry_path)
+    registry = load_registry(inputs.registry_path, inputs.cache_dir)
     signoffs = load_signoffs(signoffs_path(inputs.registry_path), registry)
     tables = portfolio_tables(registry, signoffs)
     with warehouse.connect() as con:

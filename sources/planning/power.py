@@ -23,7 +23,14 @@ import datetime as dt
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import stats
+
+
+def _t_quantile(q: float, df: float) -> float:
+    """Student t quantile. scipy.stats is imported here, not at the top: it takes 1.5 s, and
+    every `valueledger` command imports this module to declare its arguments."""
+    from scipy import stats
+
+    return float(stats.t.ppf(q, df))
 
 
 def month_start(day: dt.date) -> dt.date:
@@ -164,7 +171,7 @@ def mde(design: Design, sigma: float, rho: float, alpha: float = 0.05, power: fl
     for c in used:
         treated[list(c.treated)] = True
     df = welch_df(design_influence[used_units], treated[used_units])
-    multiplier = stats.t.ppf(1 - alpha / 2, df) + stats.t.ppf(power, df)
+    multiplier = _t_quantile(1 - alpha / 2, df) + _t_quantile(power, df)
     return Power(
         standard_error=se,
         degrees_of_freedom=df,
@@ -224,7 +231,7 @@ def simulated_mde(
     chol = np.linalg.cholesky(ar1_covariance(n_months, sigma, rho))
     draws = rng.standard_normal((n_sims, len(design.units), n_months)) @ chol.T
     est0, se = estimate(design, draws)
-    crit = stats.t.ppf(1 - alpha / 2, planned.degrees_of_freedom)
+    crit = _t_quantile(1 - alpha / 2, planned.degrees_of_freedom)
 
     def rejection_rate(delta: float) -> float:
         return float(np.mean(np.abs(est0 + delta) / se > crit))

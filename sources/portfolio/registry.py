@@ -6,14 +6,20 @@ order). Every problem is reported with the file, the initiative and the field, a
 the person fixing the file sees the whole list.
 
 A run reads the registry several times (partitions, the registry asset, each loader): the parse
-of a given text is cached, and libyaml does it when PyYAML has it (a 500-initiative registry of
-4.5 MB: about 12 s in pure Python, a third of that in C).
+of a given text is kept in the process, and libyaml does it when PyYAML has it (a
+500-initiative registry of 4.5 MB: about 12 s in pure Python, 4.7 s in C, most of it PyYAML's
+Python resolver and constructor). Every run is a new process, so a caller that names a cache
+folder (the CLI and Dagster: `<home>/cache`) also keeps the validated registry there: as JSON
+that pydantic validates again on reading (0.24 s), keyed by the text and by the source of the
+rules (this module and plans.py), so an edited registry or changed rules are parsed anew.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import functools
+import hashlib
+import os
 from pathlib import Path
 from typing import Literal
 
@@ -398,9 +404,66 @@ def _cross_checks(reg: Registry) -> list[str]:
 _YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
-@functools.lru_cache(maxsize=4)
-def parse_registry(text: str, path: Path | str = "<registry>") -> Registry:
-    """The validated registry of a YAML text; cached (a Registry is frozen, so it is shared)."""
+# Registries parsed in this process, by text digest (a Registry is frozen, so it is shared).
+_PARSED: dict[str, Registry] = {}
+_PARSED_KEEP = 4
+# Registries kept per cache folder: the current one and a few recent edits.
+CACHE_KEEP = 3
+
+
+@functools.cache
+def _rules_digest() -> bytes:
+    """The source of the rules a registry is validated by: a change parses every text anew."""
+    digest = hashlib.sha256()
+    for source in (Path(__file__), Path(__file__).with_name("plans.py")):
+        digest.update(source.read_bytes())
+    return digest.digest()
+
+
+def _read_cached(cache: Path) -> Registry | None:
+    try:
+        reg = Registry.model_validate_json(cache.read_bytes())
+        os.utime(cache)  # in use: among the newest, which the folder keeps
+        return reg
+    except (OSError, ValueError):  # absent, unreadable or torn: parse the text instead
+        return None
+
+
+def _write_cached(cache: Path, reg: Registry) -> None:
+    """Write by rename (a concurrent reader sees a whole file or none); keep the newest few."""
+    try:
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        tmp = cache.with_name(f".{cache.name}.{os.getpid()}.tmp")
+        tmp.write_text(reg.model_dump_json(by_alias=True), encoding="utf-8")
+        os.replace(tmp, cache)
+        kept = sorted(cache.parent.glob("registry-*.json"), key=lambda p: p.stat().st_mtime)
+        for old in kept[:-CACHE_KEEP]:
+            old.unlink(missing_ok=True)
+    except OSError:
+        pass  # a cache that cannot be written costs the next run a parse, nothing else
+
+
+def parse_registry(
+    text: str, path: Path | str = "<registry>", cache_dir: Path | str | None = None
+) -> Registry:
+    """The validated registry of a YAML text, parsed once per process and, given `cache_dir`,
+    kept there for the next process. Raises RegistryError listing every problem."""
+    digest = hashlib.sha256(_rules_digest() + text.encode("utf-8")).hexdigest()[:32]
+    reg = _PARSED.get(digest)
+    cache = None if cache_dir is None else Path(cache_dir) / f"registry-{digest}.json"
+    if reg is None and cache is not None:
+        reg = _read_cached(cache)
+    if reg is None:
+        reg = _parse_registry(text, path)
+        if cache is not None:
+            _write_cached(cache, reg)
+    _PARSED[digest] = reg
+    while len(_PARSED) > _PARSED_KEEP:
+        del _PARSED[next(iter(_PARSED))]
+    return reg
+
+
+def _parse_registry(text: str, path: Path | str) -> Registry:
     try:
         raw = yaml.load(text, Loader=_YAML_LOADER)  # noqa: S506 (a safe loader)
     except yaml.YAMLError as exc:
@@ -418,7 +481,7 @@ def parse_registry(text: str, path: Path | str = "<registry>") -> Registry:
     return reg
 
 
-def load_registry(path: Path | str) -> Registry:
+def load_registry(path: Path | str, cache_dir: Path | str | None = None) -> Registry:
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8")
@@ -426,4 +489,4 @@ def load_registry(path: Path | str) -> Registry:
         raise RegistryError(path, ["file not found; set VALUELEDGER_REGISTRY"]) from None
     except UnicodeDecodeError as exc:
         raise RegistryError(path, [f"not UTF-8 text ({exc.reason} at byte {exc.start})"]) from None
-    return parse_registry(text, path)
+    return parse_registry(text, path, cache_dir)

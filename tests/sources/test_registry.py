@@ -8,6 +8,7 @@ import pytest
 import yaml
 
 from orchestration.settings import REPO_ROOT
+from sources.portfolio import registry as registry_module
 from sources.portfolio.registry import RegistryError, load_registry, parse_registry
 from sources.portfolio.tables import PORTFOLIO_COLUMNS, portfolio_tables
 
@@ -27,6 +28,12 @@ def _problems(raw: dict, tmp_path) -> str:
     message = str(info.value)
     assert str(path) in message
     return message
+
+
+def _write(tmp_path, raw: dict):
+    path = tmp_path / "portfolio.yaml"
+    path.write_text(yaml.safe_dump(raw, sort_keys=False))
+    return path
 
 
 def _initiative(raw: dict, initiative_id: str) -> dict:
@@ -207,3 +214,72 @@ def test_gate_typos_are_named(sample_raw, tmp_path):
     assert "initiative 'ops-pick-path', field 'gate_criteria.production_ready" in message
     assert "Input should be 'poc', 'pilot', 'production' or 'scaled'" in message
     assert "initiative 'cs-agent-assist', field 'gate_criteria.scaled.min_adoption_rate'" in message
+
+
+# --- the validated registry kept between runs ---------------------------------------------------
+
+
+@pytest.fixture
+def fresh_process(monkeypatch):
+    """As in a new process: nothing parsed in memory yet."""
+    monkeypatch.setattr(registry_module, "_PARSED", {})
+
+
+def _no_yaml(monkeypatch):
+    def parse(*_):
+        raise AssertionError("parsed the YAML again instead of reading the cache")
+
+    monkeypatch.setattr(registry_module, "_parse_registry", parse)
+
+
+def test_a_new_process_reads_the_kept_registry_instead_of_parsing(
+    sample_raw, tmp_path, fresh_process, monkeypatch
+):
+    path = _write(tmp_path, sample_raw)
+    cache = tmp_path / "cache"
+    first = load_registry(path, cache)
+    assert len(list(cache.glob("registry-*.json"))) == 1
+    monkeypatch.setattr(registry_module, "_PARSED", {})
+    _no_yaml(monkeypatch)
+    assert load_registry(path, cache) == first
+
+
+def test_an_edited_registry_or_changed_rules_are_parsed_anew(
+    sample_raw, tmp_path, fresh_process, monkeypatch
+):
+    path, cache = _write(tmp_path, sample_raw), tmp_path / "cache"
+    load_registry(path, cache)
+    edited = copy.deepcopy(sample_raw)
+    edited["initiatives"][0]["name"] = "Renamed in the file"
+    reg = load_registry(_write(tmp_path, edited), cache)
+    assert reg.initiatives[0].name == "Renamed in the file"
+    monkeypatch.setattr(registry_module, "_rules_digest", lambda: b"rules of another release")
+    load_registry(path, cache)
+    assert len(list(cache.glob("registry-*.json"))) == 3
+    for n in range(registry_module.CACHE_KEEP + 2):
+        edited["initiatives"][0]["name"] = f"edit {n}"
+        load_registry(_write(tmp_path, edited), cache)
+    assert len(list(cache.glob("registry-*.json"))) == registry_module.CACHE_KEEP
+
+
+def test_a_torn_cache_file_is_parsed_again_and_replaced(
+    sample_raw, tmp_path, fresh_process, monkeypatch
+):
+    path, cache = _write(tmp_path, sample_raw), tmp_path / "cache"
+    first = load_registry(path, cache)
+    (kept,) = cache.glob("registry-*.json")
+    kept.write_text(kept.read_text()[:1000])
+    monkeypatch.setattr(registry_module, "_PARSED", {})
+    assert load_registry(path, cache) == first
+    monkeypatch.setattr(registry_module, "_PARSED", {})
+    _no_yaml(monkeypatch)
+    assert load_registry(path, cache) == first
+
+
+def test_an_invalid_registry_is_never_kept(sample_raw, tmp_path, fresh_process):
+    raw = copy.deepcopy(sample_raw)
+    raw["initiatives"].append(copy.deepcopy(raw["initiatives"][0]))
+    cache = tmp_path / "cache"
+    with pytest.raises(RegistryError, match="initiative"):
+        load_registry(_write(tmp_path, raw), cache)
+    assert not cache.exists() or not list(cache.iterdir())
