@@ -83,7 +83,8 @@ def publish_copy(
     alias = "published_copy"
     counts = {}
     try:
-        con.execute(f"attach '{tmp}' as {alias}")
+        quoted = str(tmp).replace("'", "''")
+        con.execute(f"attach '{quoted}' as {alias}")
         try:
             for schema, table in list_tables(con, schemas):
                 con.execute(f"create schema if not exists {alias}.{_quote(schema)}")

@@ -23,6 +23,7 @@ import os
 from pathlib import Path
 from typing import Literal
 
+import pydantic
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -413,8 +414,9 @@ CACHE_KEEP = 3
 
 @functools.cache
 def _rules_digest() -> bytes:
-    """The source of the rules a registry is validated by: a change parses every text anew."""
-    digest = hashlib.sha256()
+    """The rules a registry is validated by (their source, and the versions of the parser and
+    of pydantic): a change parses every text anew."""
+    digest = hashlib.sha256(f"{yaml.__version__} {pydantic.VERSION}".encode())
     for source in (Path(__file__), Path(__file__).with_name("plans.py")):
         digest.update(source.read_bytes())
     return digest.digest()

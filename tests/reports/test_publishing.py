@@ -45,7 +45,7 @@ def _publish(warehouse: Path, target: Path) -> dict:
 
 
 def test_published_copy_is_swapped_in_whole(warehouse, tmp_path):
-    target = tmp_path / "published" / "warehouse.duckdb"
+    target = tmp_path / "O'Brien's BI" / "warehouse.duckdb"  # a quote in the path is data
     counts = _publish(warehouse, target)
     assert counts == {"marts.dim_initiatives": 4, "marts.fct_value": 1000, "reports.rpt_summary": 1}
     reader = duckdb.connect(str(target), read_only=True)
