@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import shutil
 
 import duckdb
 import numpy as np
@@ -307,3 +308,40 @@ def test_summary_shows_attributed_change_interval_and_verdict(con):
     assert row["attributed_ci_low_relative"] <= row["attributed_change_relative"]
     assert row["attributed_change_relative"] <= row["attributed_ci_high_relative"]
     assert row["evidence_verdict"] == "measurable value"
+
+
+def test_grain_tests_tell_an_overlap_of_systems_from_a_duplicate(built, con, tmp_path):
+    """The warn test flags a unit x KPI x date two source systems report; the error test flags
+    a date one system delivered twice, which the warn test leaves to it."""
+    from dbt.cli.main import dbtRunner
+
+    _, warehouse, _ = built
+    con.execute("checkpoint")
+    copy = tmp_path / "warehouse.duckdb"
+    shutil.copy(warehouse, copy)
+    with duckdb.connect(str(copy)) as scratch:
+        (first, second) = scratch.execute(
+            "select unit_id, kpi_id, observed_on from raw.kpi_observations "
+            "group by all order by all limit 2"
+        ).fetchall()
+        for (unit, kpi, day), system in ((first, "'second_system'"), (second, "source_system")):
+            scratch.execute(
+                f"insert into raw.kpi_observations select * replace ({system} as source_system) "
+                "from raw.kpi_observations where unit_id = ? and kpi_id = ? and observed_on = ?",
+                [unit, kpi, day],
+            )
+    target = tmp_path / "target"
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("VALUELEDGER_WAREHOUSE", str(copy))
+        mp.setenv("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
+        dbtRunner().invoke(
+            ["test", "--project-dir", str(PROJECT_DIR), "--profiles-dir", str(PROJECT_DIR)]
+            + ["--target-path", str(target), "--log-path", str(tmp_path / "logs")]
+            + ["--select", "stg_evidence__kpi_observations,test_type:data"]
+        )
+    results = json.loads((target / "run_results.json").read_text())["results"]
+    outcome = {r["unique_id"].split(".")[2]: (r["status"], r["failures"]) for r in results}
+    overlap = outcome["stg_evidence__kpi_observations_one_source_system_per_unit_kpi_date"]
+    (grain,) = [v for k, v in outcome.items() if k.startswith("unique_combination_of_columns")]
+    assert overlap == ("warn", 1)  # the date two systems report, not the in-system duplicate
+    assert grain == ("fail", 1)  # the date one system delivered twice
