@@ -276,3 +276,27 @@
             )
     {%- endif -%}
 {%- endmacro %}
+
+{# SQL condition: an initiative x KPI whose CUPED theta a partition run estimates again
+   (int_cuped_thetas_estimated): a cohort's pre-window (months ending by its baseline start)
+   holds a re-processed month (the earliest decides), or a baseline of it moved. #}
+{% macro rebuilt_theta_estimate() -%}
+    (
+        (initiative_id, kpi_id) in (
+            select initiative_id, kpi_id
+            from {{ ref('int_rollout_cohorts_formed') }}
+            where cast({{ dbt.dateadd('month', 1, observation_months_start()) }} as date) <= baseline_starts_on
+        )
+        or (initiative_id, kpi_id) in (
+            select initiative_id, kpi_id
+            from {{ moved_baselines_relation(ref('int_unit_months_differenced')) }}
+        )
+    )
+{%- endmacro %}
+
+{# Pre-hook of int_cuped_thetas_estimated: delete the estimates it makes again. #}
+{% macro delete_rebuilt_theta_estimates() -%}
+    {%- if is_partition_run() -%}
+        delete from {{ this }} where {{ rebuilt_theta_estimate() }}
+    {%- endif -%}
+{%- endmacro %}

@@ -151,6 +151,7 @@ COHORT_INCREMENTAL = (
     "int_unit_influences_summed",
     "int_control_units_counted",
     "int_baseline_windows_measured",
+    "int_cuped_thetas_estimated",
 )
 
 

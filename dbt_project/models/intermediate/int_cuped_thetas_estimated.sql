@@ -9,7 +9,10 @@
 -- estimate), since a coefficient from a handful of points adds noise rather than removing it.
 -- A table, not a view: one row per estimate, but computed from the 4.8M pre-period unit-months
 -- at 50M observations (10 s), and fct_initiative_kpi_adjusted_effects reads it three times.
-{{ config(materialized='table') }}
+-- A partition run estimates again only the initiative x KPIs whose pre-window months it
+-- re-processed or whose baselines moved (macros/observation_months.sql): a daily run's month
+-- lies in no pre-window but those of rollouts still to come.
+{{ incremental_on_partition_runs("{{ delete_rebuilt_theta_estimates() }}") }}
 
 with
 
@@ -17,6 +20,9 @@ unit_months as (
 
     select * from {{ ref('int_unit_months_differenced') }}
     where not is_post_period
+    {%- if is_partition_run() %}
+        and {{ rebuilt_theta_estimate() }}
+    {%- endif %}
 
 ),
 
