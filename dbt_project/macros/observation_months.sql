@@ -177,14 +177,20 @@
     {%- endif -%}
 {%- endmacro %}
 
+{# SQL condition: an initiative x KPI (columns initiative_id, kpi_id) with a moved baseline, from
+   `moved` (default: the table int_unit_months_differenced's pre-hook wrote this run). #}
+{% macro has_moved_baseline(moved=none) -%}
+    (initiative_id, kpi_id) in (
+        select initiative_id, kpi_id
+        from {{ moved if moved is not none else moved_baselines_relation(ref('int_unit_months_differenced')) }}
+    )
+{%- endmacro %}
+
 {# SQL condition: a decay evaluation a partition run re-tests (int_decay_windows_tested). #}
 {% macro rebuilt_decay_evaluation(evaluated_month) -%}
     (
         {{ evaluated_month }} >= {{ observation_months_start() }}
-        or (initiative_id, kpi_id) in (
-            select initiative_id, kpi_id
-            from {{ moved_baselines_relation(ref('int_unit_months_differenced')) }}
-        )
+        or {{ has_moved_baseline() }}
     )
 {%- endmacro %}
 
@@ -227,7 +233,7 @@
             from {{ ref('int_rollout_cohorts_formed') }} as cohorts
             cross join {{ observation_months_relation() }} as months
         )
-        or (initiative_id, kpi_id) in (select initiative_id, kpi_id from {{ moved }})
+        or {{ has_moved_baseline(moved) }}
     )
 {%- endmacro %}
 
@@ -245,10 +251,7 @@
 {% macro rebuilt_initiative_month() -%}
     (
         observed_month in {{ observation_months_list() }}
-        or (initiative_id, kpi_id) in (
-            select initiative_id, kpi_id
-            from {{ moved_baselines_relation(ref('int_unit_months_differenced')) }}
-        )
+        or {{ has_moved_baseline() }}
     )
 {%- endmacro %}
 
@@ -287,10 +290,7 @@
             from {{ ref('int_rollout_cohorts_formed') }}
             where cast({{ dbt.dateadd('month', 1, observation_months_start()) }} as date) <= baseline_starts_on
         )
-        or (initiative_id, kpi_id) in (
-            select initiative_id, kpi_id
-            from {{ moved_baselines_relation(ref('int_unit_months_differenced')) }}
-        )
+        or {{ has_moved_baseline() }}
     )
 {%- endmacro %}
 
