@@ -4,7 +4,6 @@
 -- dated inside it, so a partition run measures again only the windows its months reach and
 -- the windows not measured yet; the others keep theirs (macros/observation_months.sql).
 {{ incremental_on_partition_runs("{{ delete_remeasured_baseline_windows() }}") }}
-{%- set measure_only_missing = is_partition_run() %}
 
 with
 
@@ -21,7 +20,7 @@ windows_to_measure as (
     select windows.*
 
     from windows
-    {%- if measure_only_missing %}
+    {%- if is_partition_run() %}
         left join {{ this }} as windows_held
             on {{ same_baseline_window('windows', 'windows_held') }}
     where windows_held.kpi_id is null

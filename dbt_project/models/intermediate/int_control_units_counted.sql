@@ -4,7 +4,6 @@
 -- int_unit_months_differenced (28M at 50M observations, 8 s): a partition run recounts only
 -- its months and the initiative x KPIs with a moved baseline (macros/observation_months.sql).
 {{ incremental_on_partition_runs("{{ delete_rebuilt_control_counts() }}") }}
-{%- set rebuild_only_changed = is_partition_run() %}
 
 with
 
@@ -12,7 +11,7 @@ differenced as (
 
     select * from {{ ref('int_unit_months_differenced') }}
     where is_post_period and not is_treated
-    {%- if rebuild_only_changed %}
+    {%- if is_partition_run() %}
         and {{ rebuilt_initiative_month() }}
     {%- endif %}
 

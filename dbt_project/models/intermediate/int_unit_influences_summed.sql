@@ -6,10 +6,9 @@
 -- month rows at 50M observations were most of the cost.
 -- depends_on: {{ ref('int_rollout_cohorts_formed') }}
 {{ incremental_on_partition_runs("{{ delete_rebuilt_unit_influences() }}") }}
-{%- set rebuild_only_changed = is_partition_run() %}
 
 {{ did_unit_influences(
     ref('int_unit_months_differenced'),
     ref('int_cells_estimated'),
-    moved_baselines_relation(ref('int_unit_months_differenced')) if rebuild_only_changed else none,
+    moved_baselines_relation(ref('int_unit_months_differenced')) if is_partition_run() else none,
 ) }}
