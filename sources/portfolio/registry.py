@@ -10,12 +10,14 @@ of a given text is kept in the process, and libyaml does it when PyYAML has it (
 500-initiative registry of 4.5 MB: about 12 s in pure Python, 4.7 s in C, most of it PyYAML's
 Python resolver and constructor). Every run is a new process, so a caller that names a cache
 folder (the CLI and Dagster: `<home>/cache`) also keeps the validated registry there: as JSON
-that pydantic validates again on reading (0.24 s), keyed by the text and by the source of the
-rules (this module and plans.py), so an edited registry or changed rules are parsed anew.
+that pydantic validates again on reading (0.24 s), keyed by the text and by the rules (the
+source of this module and plans.py, the PyYAML and pydantic versions), so an edited registry
+or changed rules are parsed anew.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import functools
 import hashlib
@@ -433,16 +435,19 @@ def _read_cached(cache: Path) -> Registry | None:
 
 def _write_cached(cache: Path, reg: Registry) -> None:
     """Write by rename (a concurrent reader sees a whole file or none); keep the newest few."""
+    tmp = cache.with_name(f".{cache.name}.{os.getpid()}.tmp")
     try:
         cache.parent.mkdir(parents=True, exist_ok=True)
-        tmp = cache.with_name(f".{cache.name}.{os.getpid()}.tmp")
         tmp.write_text(reg.model_dump_json(by_alias=True), encoding="utf-8")
         os.replace(tmp, cache)
         kept = sorted(cache.parent.glob("registry-*.json"), key=lambda p: p.stat().st_mtime)
         for old in kept[:-CACHE_KEEP]:
             old.unlink(missing_ok=True)
     except OSError:
-        pass  # a cache that cannot be written costs the next run a parse, nothing else
+        # A cache that cannot be written costs the next run a parse, nothing else; a half
+        # written file is not left behind.
+        with contextlib.suppress(OSError):
+            tmp.unlink(missing_ok=True)
 
 
 def parse_registry(

@@ -283,3 +283,16 @@ def test_an_invalid_registry_is_never_kept(sample_raw, tmp_path, fresh_process):
     with pytest.raises(RegistryError, match="initiative"):
         load_registry(_write(tmp_path, raw), cache)
     assert not cache.exists() or not list(cache.iterdir())
+
+
+def test_a_cache_that_cannot_be_written_leaves_no_half_file(
+    sample_raw, tmp_path, fresh_process, monkeypatch
+):
+    def refuse(*_):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(registry_module.os, "replace", refuse)
+    cache = tmp_path / "cache"
+    reg = load_registry(_write(tmp_path, sample_raw), cache)  # the run goes on, parsed
+    assert reg.initiatives
+    assert list(cache.iterdir()) == []
