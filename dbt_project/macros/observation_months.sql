@@ -223,26 +223,54 @@
 {% macro rebuilt_event_month(moved) -%}
     (
         (initiative_id, kpi_id, event_month) in (
-            select
-                cohorts.initiative_id,
-                cohorts.kpi_id,
-                cast(
-                    {{ dbt.datediff('cohorts.go_live_month', 'months.observed_month', 'month') }}
-                    as integer
-                )
-            from {{ ref('int_rollout_cohorts_formed') }} as cohorts
-            cross join {{ observation_months_relation() }} as months
+            select initiative_id, kpi_id, event_month from {{ reached_event_months() }} as reached
         )
         or {{ has_moved_baseline(moved) }}
     )
 {%- endmacro %}
 
-{# Pre-hook of int_unit_influences_summed: delete the overall rows and the rebuilt event months. #}
+{# The initiative x KPI x event months whose cells lie in a re-processed month, as a relation. #}
+{% macro reached_event_months() -%}
+    (
+        select distinct
+            cohorts.initiative_id,
+            cohorts.kpi_id,
+            cast(
+                {{ dbt.datediff('cohorts.go_live_month', 'months.observed_month', 'month') }}
+                as integer
+            ) as event_month
+        from {{ ref('int_rollout_cohorts_formed') }} as cohorts
+        cross join {{ observation_months_relation() }} as months
+    )
+{%- endmacro %}
+
+{#
+    Pre-hook of int_unit_influences_summed: delete the overall rows and the rebuilt event months.
+    Three deletes, each joined to what it deletes: one delete with the condition above (OR and
+    row-value IN, a null-aware mark join over every row) took 3.6 s at 50M observations, these
+    0.2 s.
+#}
 {% macro delete_rebuilt_unit_influences() -%}
     {%- if is_partition_run() -%}
-        delete from {{ this }}
-        where estimand = 'overall'
-            or {{ rebuilt_event_month(moved_baselines_relation(ref('int_unit_months_differenced'))) }}
+        {%- call statement('delete_overall_influences') -%}
+            delete from {{ this }} where estimand = 'overall'
+        {%- endcall -%}
+        {%- call statement('delete_moved_influences') -%}
+            delete from {{ this }} as influences
+            using (
+                select distinct initiative_id, kpi_id
+                from {{ moved_baselines_relation(ref('int_unit_months_differenced')) }}
+            ) as moved
+            where
+                influences.initiative_id = moved.initiative_id
+                and influences.kpi_id = moved.kpi_id
+        {%- endcall -%}
+        delete from {{ this }} as influences
+        using {{ reached_event_months() }} as reached
+        where
+            influences.initiative_id = reached.initiative_id
+            and influences.kpi_id = reached.kpi_id
+            and influences.event_month = reached.event_month
     {%- endif -%}
 {%- endmacro %}
 

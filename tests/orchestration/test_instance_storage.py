@@ -6,7 +6,7 @@ import sqlite3
 
 import dagster as dg
 
-from orchestration import cli
+from orchestration import cli, instance_storage
 from orchestration.instance_storage import LocalEventLogStorage
 from orchestration.settings import get_settings
 
@@ -65,3 +65,48 @@ def test_a_connection_commits_with_wal_and_synchronous_normal(tmp_path):
         mode = conn.exec_driver_sql("PRAGMA journal_mode").scalar()
         sync = conn.exec_driver_sql("PRAGMA synchronous").scalar()
     assert (mode, sync) == ("wal", 1)  # 1 = NORMAL
+
+
+def test_shards_keep_one_connection_and_other_processes_read_while_it_is_open(
+    tmp_path, monkeypatch
+):
+    opened, relaxed_sync = [], instance_storage._relaxed_sync
+
+    def counted_sync(dbapi_connection, record):
+        opened.append(dbapi_connection)
+        relaxed_sync(dbapi_connection, record)
+
+    storage = LocalEventLogStorage(str(tmp_path))
+    monkeypatch.setattr(instance_storage, "_relaxed_sync", counted_sync)
+    for shard in ["run-a", "other", "run-a", "other", "run-a"]:
+        with storage._connect(shard) as conn:
+            conn.exec_driver_sql("create table if not exists t (n integer)")
+            conn.exec_driver_sql("insert into t values (1)")
+        if len(opened) == 4:  # creating a shard's tables took two connections
+            break
+    for shard in ["run-a", "other"] * 5:
+        with storage._connect(shard) as conn:
+            conn.exec_driver_sql("insert into t values (1)")
+    assert len(opened) == 4  # later events reuse the shard's connection
+    # Committed rows are visible to another process's connection while ours stays open.
+    with sqlite3.connect(tmp_path / "run-a.db") as other:
+        assert other.execute("select count(*) from t").fetchone() == (6,)
+    # A long-lived process keeps a few shards open, not one per run it ever read.
+    for n in range(LocalEventLogStorage.OPEN_SHARDS + 2):
+        with storage._connect(f"run-{n}"):
+            pass
+    assert len(storage._engines) == LocalEventLogStorage.OPEN_SHARDS
+    assert "run-a" not in storage._engines
+    with storage._connect("run-a") as conn:  # reopened on demand, rows intact
+        assert conn.exec_driver_sql("select count(*) from t").scalar() == 6
+    storage.dispose()
+    assert storage._engines == {}
+
+
+def test_has_table_remembers_tables_that_exist_only(tmp_path):
+    storage = LocalEventLogStorage(str(tmp_path))
+    assert storage.has_table("event_logs")
+    assert not storage.has_table("later_table")
+    with storage.index_connection() as conn:
+        conn.exec_driver_sql("create table later_table (n integer)")
+    assert storage.has_table("later_table")
