@@ -330,6 +330,13 @@ def test_grain_tests_tell_an_overlap_of_systems_from_a_duplicate(built, con, tmp
                 "from raw.kpi_observations where unit_id = ? and kpi_id = ? and observed_on = ?",
                 [unit, kpi, day],
             )
+        # Rows without a date, twice for one series (written around the loader): a duplicate
+        # the grain test finds although no month holds it.
+        scratch.execute(
+            "insert into raw.kpi_observations select * replace (null as observed_on) "
+            "from raw.kpi_observations where unit_id = ? and kpi_id = ? and observed_on = ?",
+            list(second),
+        )
     target = tmp_path / "target"
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("VALUELEDGER_WAREHOUSE", str(copy))
@@ -344,4 +351,4 @@ def test_grain_tests_tell_an_overlap_of_systems_from_a_duplicate(built, con, tmp
     overlap = outcome["stg_evidence__kpi_observations_one_source_system_per_unit_kpi_date"]
     (grain,) = [v for k, v in outcome.items() if k.startswith("unique_combination_of_columns")]
     assert overlap == ("warn", 1)  # the date two systems report, not the in-system duplicate
-    assert grain == ("fail", 1)  # the date one system delivered twice
+    assert grain == ("fail", 2)  # the date one system delivered twice, and the missing date

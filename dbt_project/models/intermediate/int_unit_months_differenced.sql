@@ -7,10 +7,13 @@
 -- A table, not a view: several models read it, and at scale it should be computed once.
 -- A partition run rewrites only its months and the cohort x units whose baseline moved
 -- (macros/observation_months.sql); a full run builds the table.
-{{ incremental_on_partition_runs([
-    "{{ record_moved_baselines() }}",
-    "{{ delete_rebuilt_cohort_unit_months() }}",
-]) }}
+{{ incremental_on_partition_runs(
+    [
+        "{{ record_moved_baselines() }}",
+        "{{ delete_rebuilt_cohort_unit_months() }}",
+    ],
+    "{{ record_held_baselines() }}",
+) }}
 {%- set rebuild_only_changed = is_partition_run() %}
 {%- set moved = moved_baselines_relation(this) if rebuild_only_changed else none %}
 

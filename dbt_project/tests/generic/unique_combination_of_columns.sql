@@ -5,10 +5,69 @@
     changed_months_of: a date column of the grain. On a partition run (macros/
     observation_months.sql) only the re-processed months are tested: a duplicate shares the
     date, so it lies in the month that changed (50M observations: 17 s of full scans saved).
+    With it the months are tested first: rows against distinct days per month and combination
+    of the other columns (1.7M groups at 50M observations, where every date as a group makes
+    50M: 2 s against 10-12 s). Only the months with more rows than days, and rows with a null
+    (which no join finds again), are then grouped by date.
 #}
 {% test unique_combination_of_columns(model, combination_of_columns, changed_months_of=none) %}
 
+{%- set in_changed_months = changed_months_of is not none and observation_months() is not none %}
+{%- set nulls = [] %}
+{%- for column in combination_of_columns %}
+    {%- do nulls.append(column ~ ' is null') %}
+{%- endfor %}
+
 with
+
+{% if changed_months_of is not none -%}
+{%- set others = combination_of_columns | reject('equalto', changed_months_of) | list %}
+months as (
+
+    select
+        {% for column in others %}{{ column }},
+        {% endfor %}{{ month_start(changed_months_of) }} as grain_month,
+        count(*) as n_rows,
+        {{ distinct_days(changed_months_of) }} as n_days
+
+    from {{ model }}
+    {%- if in_changed_months %}
+    where {{ month_start(changed_months_of) }} in {{ observation_months_list() }}
+    {%- endif %}
+    group by {% for column in others %}{{ column }}, {% endfor %}{{ month_start(changed_months_of) }}
+
+),
+
+candidates as (
+
+    select rows_.*
+    from {{ model }} as rows_
+    inner join months
+        on
+            {% for column in others -%}
+            rows_.{{ column }} = months.{{ column }}
+            and {% endfor -%}
+            {{ month_start('rows_.' ~ changed_months_of) }} = months.grain_month
+    where months.n_rows > months.n_days
+
+    union all
+
+    select *
+    from {{ model }}
+    where
+        ({{ nulls | join(' or ') }})
+        {%- if in_changed_months %}
+        and {{ month_start(changed_months_of) }} in {{ observation_months_list() }}
+        {%- endif %}
+
+),
+{%- else %}
+candidates as (
+
+    select * from {{ model }}
+
+),
+{%- endif %}
 
 grouped as (
 
@@ -16,10 +75,7 @@ grouped as (
         {{ combination_of_columns | join(', ') }},
         count(*) as n_rows
 
-    from {{ model }}
-    {%- if changed_months_of is not none and observation_months() is not none %}
-    where {{ month_start(changed_months_of) }} in {{ observation_months_list() }}
-    {%- endif %}
+    from candidates
     group by {{ combination_of_columns | join(', ') }}
 
 ),
