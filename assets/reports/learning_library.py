@@ -90,11 +90,15 @@ def _effects(con, column: str, value: str) -> list[float]:
     return [e for (e,) in rows]
 
 
-def check_target(con, kpi_id: str, target: float) -> TargetPlacement:
-    """The KPI's own distribution, else its value driver's (from the registry), else none."""
+Library = tuple[str, str, dict | None, list[float], str]
+
+
+def library_for(con, kpi_id: str) -> Library:
+    """Where a KPI's targets are placed: the KPI's own distribution, else its value driver's
+    (from the registry), else none. (scope, scope id, library row, effects, note)"""
     row = _library_row(con, "kpi", kpi_id)
     if row is not None:
-        return place_target(target, "kpi", kpi_id, row, _effects(con, "kpi_id", kpi_id))
+        return "kpi", kpi_id, row, _effects(con, "kpi_id", kpi_id), ""
     drivers = con.execute(
         "select distinct value_driver from marts.dim_initiative_kpis where kpi_id = ? order by 1",
         [kpi_id],
@@ -102,8 +106,18 @@ def check_target(con, kpi_id: str, target: float) -> TargetPlacement:
     for (driver,) in drivers:
         row = _library_row(con, "value_driver", driver)
         if row is not None:
-            effects = _effects(con, "value_driver", driver)
-            placed = place_target(target, "value_driver", driver, row, effects)
             note = f"no attributed estimate on {kpi_id} yet; compared with its value driver: "
-            return TargetPlacement(**{**placed.__dict__, "sentence": note + placed.sentence})
-    return place_target(target, "kpi", kpi_id, None, [])
+            return "value_driver", driver, row, _effects(con, "value_driver", driver), note
+    return "kpi", kpi_id, None, [], ""
+
+
+def check_target(
+    con, kpi_id: str, target: float, library: Library | None = None
+) -> TargetPlacement:
+    """Where `target` falls in the KPI's library (`library_for`; pass it when placing many
+    targets of one KPI: the report's ladder places hundreds of a dozen KPIs)."""
+    scope, scope_id, row, effects, note = library or library_for(con, kpi_id)
+    placed = place_target(target, scope, scope_id, row, effects)
+    if not note:
+        return placed
+    return TargetPlacement(**{**placed.__dict__, "sentence": note + placed.sentence})

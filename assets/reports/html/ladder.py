@@ -3,7 +3,7 @@ initiative page (templates/_ladder.html.j2; docs/method.md, "Evidence ladder, si
 learning library"). Absent marts or columns (an older warehouse) give an empty dict, which the
 partial shows as not available."""
 
-from assets.reports.learning_library import check_target
+from assets.reports.learning_library import check_target, library_for
 
 LADDER_COLUMNS = ("evidence_rank", "evidence_level", "signoff_status", "signed_off_by")
 FIGURES_SQL = """
@@ -50,12 +50,16 @@ def load_ladder(con, has) -> dict[str, dict]:
     cursor = con.execute(FIGURES_SQL)
     names = [d[0] for d in cursor.description]
     ladder: dict[str, dict] = {}
+    libraries = {}  # per KPI: read once, not once per target placed
     for values in cursor.fetchall():
         row = dict(zip(names, values, strict=True))
         entry = ladder.setdefault(row["initiative_id"], {"figures": [], "targets": []})
         entry["figures"].append(row)
         target = favourable_relative_target(row) if row["direction"] else None
         if target is not None and has_library:
-            placed = check_target(con, row["figure"], target)
+            kpi = row["figure"]
+            if kpi not in libraries:
+                libraries[kpi] = library_for(con, kpi)
+            placed = check_target(con, kpi, target, libraries[kpi])
             entry["targets"].append({"kpi_id": row["figure"], "sentence": placed.sentence})
     return ladder
