@@ -123,6 +123,14 @@
     {{ return(differenced.incorporate(path={"identifier": differenced.identifier ~ "__held_baselines"})) }}
 {%- endmacro %}
 
+{# The baselines int_unit_months_differenced takes, one per cohort x unit: what its rows hold
+   after a build in full, and what a partition run compares them with. #}
+{% macro fresh_baselines() -%}
+    select initiative_id, kpi_id, go_live_on, unit_id, baseline_mean
+    from {{ ref('int_baselines_frozen') }}
+    where has_min_observations
+{%- endmacro %}
+
 {# First pre-hook of int_unit_months_differenced: record the moved baselines (without an
    earlier table, every baseline counts as moved). #}
 {% macro record_moved_baselines() -%}
@@ -134,9 +142,7 @@
         create table {{ moved }} as
         {% if is_incremental() -%}
         with fresh as (
-            select initiative_id, kpi_id, go_live_on, unit_id, baseline_mean
-            from {{ ref('int_baselines_frozen') }}
-            where has_min_observations
+            {{ fresh_baselines() }}
         ),
         held as (
             {%- set kept = load_relation(held_baselines_relation(this)) %}
@@ -175,11 +181,6 @@
 {% macro record_held_baselines() -%}
     {%- set held = held_baselines_relation(this) -%}
     {%- set moved = moved_baselines_relation(this) -%}
-    {%- set fresh -%}
-        select initiative_id, kpi_id, go_live_on, unit_id, baseline_mean
-        from {{ ref('int_baselines_frozen') }}
-        where has_min_observations
-    {%- endset -%}
     {%- if is_partition_run() and load_relation(held) is not none -%}
         {%- call statement('forget_moved_baselines') -%}
             delete from {{ held }} as held
@@ -192,7 +193,7 @@
         {%- endcall -%}
         insert into {{ held }} (initiative_id, kpi_id, go_live_on, unit_id, baseline_mean)
         select fresh.initiative_id, fresh.kpi_id, fresh.go_live_on, fresh.unit_id, fresh.baseline_mean
-        from ({{ fresh }}) as fresh
+        from ({{ fresh_baselines() }}) as fresh
         inner join (
             select distinct initiative_id, kpi_id, go_live_on, unit_id from {{ moved }}
         ) as moved
@@ -205,7 +206,7 @@
             drop table if exists {{ held }}
         {%- endcall -%}
         create table {{ held }} as
-        {{ fresh }}
+        {{ fresh_baselines() }}
     {%- endif -%}
 {%- endmacro %}
 

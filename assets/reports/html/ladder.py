@@ -61,5 +61,5 @@ def load_ladder(con, has) -> dict[str, dict]:
             if kpi not in libraries:
                 libraries[kpi] = library_for(con, kpi)
             placed = check_target(con, kpi, target, libraries[kpi])
-            entry["targets"].append({"kpi_id": row["figure"], "sentence": placed.sentence})
+            entry["targets"].append({"kpi_id": kpi, "sentence": placed.sentence})
     return ladder
