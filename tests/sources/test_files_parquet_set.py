@@ -174,3 +174,31 @@ def test_parquet_set_keeps_the_old_rows_of_a_later_file_in_the_way(tmp_path):
     assert [r[2:5:2] for r in as_set["rows"]] == [(_day(1), b), (_day(5), b)]
     for con in cons:
         con.close()
+
+
+def _corrupt_pages(path: Path) -> None:
+    """Garble the first column's pages, keep the footer: the schema reads, the rows do not."""
+    data = bytearray(path.read_bytes())
+    data[8:200] = b"\xab" * 192
+    path.write_bytes(bytes(data))
+
+
+def test_a_file_whose_rows_cannot_be_read_is_rejected_and_the_set_still_loads(tmp_path):
+    cfg = _cfg()
+    _parquet(tmp_path / "wms/a.parquet", [("u1", "k", _day(1), 1.0)])
+    _parquet(tmp_path / "wms/b.parquet", [(f"u{i}", "k", _day(2), 2.0) for i in range(500)])
+    _corrupt_pages(tmp_path / "wms/b.parquet")
+    _parquet(tmp_path / "wms/c.parquet", [("u1", "k", _day(3), 3.0)])
+    con = duckdb.connect()
+    ensure_raw_schema(con)
+    results = {Path(r.file).name: r for r in load_source(con, cfg, tmp_path, loaded_at=LOADED_AT)}
+    assert "b.parquet: cannot be read (" in results["b.parquet"].error
+    assert [results[n].rows_loaded for n in ("a.parquet", "c.parquet")] == [1, 1]
+    rejected = con.execute(
+        "select source_file, reason from raw.quarantine where source_row is null"
+    ).fetchall()
+    assert [(Path(f).name, "cannot be read" in r) for f, r in rejected] == [("b.parquet", True)]
+    # nothing of the failed set attempt is left behind: no temp table or view of the batch
+    temp = "select view_name from duckdb_views() where temporary and not internal"
+    assert con.execute(temp).fetchall() == []
+    con.close()
