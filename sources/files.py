@@ -116,7 +116,8 @@ def _csv_header(path: Path, delimiter: str) -> list[str]:
 
 
 def _stage_csv(con, cfg: SourceConfig, path: Path) -> list[str]:
-    """Land a CSV as text columns in `_landing`, bad lines in `_rejected_lines`."""
+    """Land a CSV as text columns in `_csv_rows`, bad lines in `_rejected_lines`; `_landing` is
+    a view adding each row's physical line number."""
     header = _csv_header(path, cfg.delimiter)
     if len(set(header)) != len(header):
         raise FileRejected(f"{path}: the header repeats a column name: {header}")
@@ -124,7 +125,7 @@ def _stage_csv(con, cfg: SourceConfig, path: Path) -> list[str]:
     try:
         con.execute(
             f"""
-            create or replace temp table _landing as
+            create or replace temp table _csv_rows as
             select * from read_csv({literal(str(path))},
                 header = true, auto_detect = false, columns = {columns},
                 delim = {literal(cfg.delimiter)}, quote = '"', escape = '"',
@@ -148,24 +149,29 @@ def _stage_csv(con, cfg: SourceConfig, path: Path) -> list[str]:
         "'; ') from _rejects group by line"
     )
     # Line of each landed row: the data lines neither rejected nor empty, in order (header = 1).
-    last = con.execute(
-        "select 1 + (select count(*) from _landing) + (select count(*) from _rejected_lines) "
+    rows, gaps = con.execute(
+        "select (select count(*) from _csv_rows), (select count(*) from _rejected_lines) "
         "+ (select count(*) from _blank_lines where line > 1)"
-    ).fetchone()[0]
+    ).fetchone()
+    if gaps == 0:  # the usual file: row n is on line n + 1
+        con.execute(
+            "create temp view _landing as select *, rowid + 2 as _source_row from _csv_rows"
+        )
+        return header
     con.execute(
         f"""
         create or replace temp table _landing_lines as
         select row_number() over (order by range) - 1 as landing_rowid, range as line
-        from range(2, {last} + 1)
+        from range(2, {rows + gaps + 2})
         where range not in (select line from _rejected_lines)
             and range not in (select line from _blank_lines)
         """
     )
     con.execute(
         """
-        create or replace temp table _landing as
+        create temp view _landing as
         select l.* exclude (landing_rowid), n.line as _source_row
-        from (select rowid as landing_rowid, * from _landing) as l
+        from (select rowid as landing_rowid, * from _csv_rows) as l
         join _landing_lines as n using (landing_rowid)
         """
     )

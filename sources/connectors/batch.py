@@ -49,7 +49,8 @@ create table if not exists {RAW_SCHEMA}.source_cursors (
 )"""
 
 TEMP_TABLES = (
-    "_landing",  # a table, or a view over Parquet files (read once, into `_typed`)
+    "_landing",  # a table, or a view over Parquet files or `_csv_rows` (read once, into `_typed`)
+    "_csv_rows",
     "_typed",
     "_batches",
     "_dups",
