@@ -149,6 +149,7 @@ COHORT_INCREMENTAL = (
     "int_unit_months_differenced",
     "int_decay_windows_tested",
     "int_unit_influences_summed",
+    "int_event_month_variances_summed",
     "int_control_units_counted",
     "int_baseline_windows_measured",
     "int_cuped_thetas_estimated",

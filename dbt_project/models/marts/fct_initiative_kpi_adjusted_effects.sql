@@ -28,7 +28,6 @@ cells as (
 influences as (
 
     select * from {{ ref('int_unit_influences_summed') }}
-    where estimand = 'overall'
 
 ),
 

@@ -11,10 +11,9 @@ cells as (
 
 ),
 
-influences as (
+variance as (
 
-    select * from {{ ref('int_unit_influences_summed') }}
-    where estimand = 'event_month'
+    select * from {{ ref('int_event_month_variances_summed') }}
 
 ),
 
@@ -37,23 +36,6 @@ cell_summary as (
         / nullif(sum(case when is_identified then treated_observations end), 0) as effect_value
 
     from cells
-    group by
-        initiative_id,
-        kpi_id,
-        event_month
-
-),
-
-variance as (
-
-    select
-        initiative_id,
-        kpi_id,
-        event_month,
-        {{ clustered_variance('effect_influence', 'effect_design_influence', 'is_treated_unit') }},
-        sum(case when is_control_unit then 1 else 0 end) as n_control_units
-
-    from influences
     group by
         initiative_id,
         kpi_id,
