@@ -559,17 +559,21 @@ def _write(
 def _find_duplicates(con, grain_cols: list[str]) -> None:
     """`_dups`: grains on more than one row of the set; `_dup_rows`: their rows, each with the
     first row of its grain in its file (which wins there). Duplicates are rare, so the window
-    runs over these rows only, not over every row. Rows are grouped by a hash of their grain
-    first (one integer key instead of the grain's text: 3.0 -> 2.1 s for 16.7M rows), and
-    only the rows of hashes seen twice by the grain itself."""
+    runs over these rows only, not over every row. The hashes of the grains are sorted first
+    and a hash equal to the one before it is repeated (one integer key, no hash table of every
+    grain: 16.7M rows, the grain's text 3.0 s, grouped hashes 2.1 s, sorted 1.3 s); only rows
+    of repeated hashes are grouped by the grain itself."""
     grain = ", ".join(grain_cols)
     same = " and ".join(f"t.{c} is not distinct from d.{c}" for c in grain_cols)
     con.execute(
         f"""
         create or replace temp table _dups as
         with repeated as (
-            select hash({grain}) as grain_hash from _typed
-            group by grain_hash having count(*) > 1
+            select distinct grain_hash from (
+                select grain_hash, lag(grain_hash) over (order by grain_hash) as previous
+                from (select hash({grain}) as grain_hash from _typed)
+            )
+            where grain_hash = previous
         )
         select {grain} from _typed
         where hash({grain}) in (select grain_hash from repeated)
