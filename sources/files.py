@@ -27,6 +27,7 @@ from sources.connectors.batch import (
     ensure_raw_schema,
     literal,
     record_rejected,
+    text_list,
     write_batch,
     write_batches,
 )
@@ -302,7 +303,7 @@ def _load_parquet_set(con, cfg: SourceConfig, todo: list[tuple[Path, str]], load
     if len(batches) < 2:
         return [], alone + [(Path(b.label), b.fingerprint) for b in batches]
     begin_landing(con)
-    labels = "[" + ", ".join(literal(b.label) for b in batches) + "]::varchar[]"
+    labels = text_list([b.label for b in batches])
     # A view, not a copy: the files are read once, when the batch is typed (50M rows: a copy
     # cost 3.2 s). The quarantine reads a rejected row's values from the file again.
     try:

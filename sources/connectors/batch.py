@@ -127,6 +127,11 @@ def literal(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
+def text_list(texts: list[str]) -> str:
+    """A SQL list of texts (`['a', 'b']::varchar[]`), for a view or an index by position."""
+    return "[" + ", ".join(literal(t) for t in texts) + "]::varchar[]"
+
+
 def drop_temp_tables(con: duckdb.DuckDBPyConnection) -> None:
     temp_views = con.execute(
         "select view_name from duckdb_views() where temporary and not internal"
@@ -472,7 +477,7 @@ def _write(
         _check_across_files(con, grain_cols, already, ids)
     names_in_order = [c.name for c in contract.source_columns]
     # Each row's file label by its index (a join to `_batches` costs 50M probes: 1.8 s).
-    labels = "[" + ", ".join(literal(b.label) for b in batches) + "]::varchar[]"
+    labels = text_list([b.label for b in batches])
     cols = ", ".join(names_in_order)
     table_lit = literal(cfg.table)
     no_ids = ", ".join("null" for _ in QUARANTINE_ID_COLUMNS)
