@@ -15,7 +15,7 @@ from tests.support import same_cell as same
 pytestmark = pytest.mark.slow
 
 MONTH = "2025-06-01"
-INCREMENTAL = ("int_unit_months_aggregated", "int_observations_joined_to_rollouts")
+INCREMENTAL = ("int_unit_months_aggregated",)
 
 
 def _marts(pg, duck) -> dict:
