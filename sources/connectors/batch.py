@@ -445,7 +445,7 @@ def _write(
         f"|| e.source_row || {_conflict(payload)}"
     )
     # The row's ids, for tracing quarantine to initiatives (null where the table has none).
-    names = {c.name for c in contract.source_columns}
+    names = [c.name for c in contract.source_columns]
     ids = ", ".join(
         f"t.{c}::varchar as {c}" if c in names else f"null::varchar as {c}"
         for c in QUARANTINE_ID_COLUMNS
@@ -475,10 +475,9 @@ def _write(
     )
     if len(batches) > 1:
         _check_across_files(con, grain_cols, already, ids)
-    names_in_order = [c.name for c in contract.source_columns]
     # Each row's file label by its index (a join to `_batches` costs 50M probes: 1.8 s).
     labels = text_list([b.label for b in batches])
-    cols = ", ".join(names_in_order)
+    cols = ", ".join(names)
     table_lit = literal(cfg.table)
     no_ids = ", ".join("null" for _ in QUARANTINE_ID_COLUMNS)
     q_cols = "source_system, target_table, source_file, source_row, reason, raw_text, loaded_at, "
@@ -489,7 +488,7 @@ def _write(
         inserted = con.execute(
             f"""
             insert into {target} (source_system, {cols}, source_file, source_row, loaded_at)
-            select {src_lit}, {", ".join(f"t.{c}" for c in names_in_order)},
+            select {src_lit}, {", ".join(f"t.{c}" for c in names)},
                 ({labels})[t._batch + 1], t._source_row, ?::timestamp
             from _typed as t
             anti join _bad as x on x._batch = t._batch and x._source_row = t._source_row
