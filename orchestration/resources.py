@@ -17,10 +17,11 @@ class WarehouseBusy(RuntimeError):
 
 
 # DuckDB would take up to 80% of RAM, and a run holds two databases at times (this process's
-# and dbt's). 4 GB each keeps a 50M-observation build within 6 GiB at no cost in time
-# (docs/scaling.md); beyond it DuckDB spills to disk. Raise it (e.g. '80%') for larger data.
+# and dbt's). 3 GB each keeps a 50M-observation build under 4 GiB at no measured cost in time
+# against 4 GB (docs/scaling.md); beyond it DuckDB spills to disk. Raise it (e.g. '80%') for
+# larger data.
 MEMORY_LIMIT_ENV = "VALUELEDGER_DUCKDB_MEMORY_LIMIT"
-DEFAULT_MEMORY_LIMIT = "4GB"
+DEFAULT_MEMORY_LIMIT = "3GB"
 
 
 class Warehouse(dg.ConfigurableResource):
@@ -57,7 +58,7 @@ class Warehouse(dg.ConfigurableResource):
                 except duckdb.Error as exc:
                     raise ValueError(
                         f"{MEMORY_LIMIT_ENV}={self.memory_limit!r} is not a DuckDB memory limit "
-                        f"({str(exc).splitlines()[0]}); set it like 4GB or 80%"
+                        f"({str(exc).splitlines()[0]}); set it like 3GB or 80%"
                     ) from None
             yield con
         finally:

@@ -194,10 +194,10 @@ def _registry_asset():
 
 
 def test_the_warehouse_connection_caps_duckdb_memory(tmp_path):
-    # 4 GB unless VALUELEDGER_DUCKDB_MEMORY_LIMIT says otherwise; DuckDB would take 80% of RAM.
+    # 3 GB unless VALUELEDGER_DUCKDB_MEMORY_LIMIT says otherwise; DuckDB would take 80% of RAM.
     with Warehouse(path=str(tmp_path / "default.duckdb")).connect() as con:
         (limit,) = con.execute("select current_setting('memory_limit')").fetchone()
-    assert limit == "3.7 GiB"  # 4 GB in DuckDB's binary units
+    assert limit == "2.7 GiB"  # 3 GB in DuckDB's binary units
     capped = Warehouse(path=str(tmp_path / "w.duckdb"), memory_limit="1GB")
     with capped.connect() as con:
         (limit,) = con.execute("select current_setting('memory_limit')").fetchone()
@@ -207,7 +207,7 @@ def test_the_warehouse_connection_caps_duckdb_memory(tmp_path):
 def test_a_bad_memory_limit_names_the_variable(tmp_path):
     capped = Warehouse(path=str(tmp_path / "w.duckdb"), memory_limit="lots")
     with (
-        pytest.raises(ValueError, match=r"VALUELEDGER_DUCKDB_MEMORY_LIMIT='lots'.*like 4GB"),
+        pytest.raises(ValueError, match=r"VALUELEDGER_DUCKDB_MEMORY_LIMIT='lots'.*like 3GB"),
         capped.connect(),
     ):
         pass
