@@ -1,4 +1,6 @@
--- A table: marts and its tests read it.
+-- A table: marts, its tests and the to-date changes read it. Each month keeps its first and
+-- last day and the weights of its mean, so the to-date changes pool the months instead of
+-- reading every post observation again.
 {{ config(materialized='table') }}
 
 with
@@ -25,6 +27,7 @@ observations_by_month as (
         unit_id,
         aggregation,
         direction,
+        observed_on,
         observed_value,
         weight,
         {{ month_start('observed_on') }} as observed_month
@@ -41,7 +44,10 @@ monthly as (
         unit_id,
         observed_month,
         direction,
+        aggregation,
         {{ kpi_mean('aggregation', 'observed_value', 'weight') }} as actual_mean,
+        min(observed_on) as first_observed_on,
+        max(observed_on) as last_observed_on,
         sum(coalesce(weight, 1)) as volume,
         count(*) as observations
 
@@ -64,7 +70,10 @@ changes as (
         monthly.unit_id,
         monthly.observed_month,
         monthly.direction,
+        monthly.aggregation,
         monthly.actual_mean,
+        monthly.first_observed_on,
+        monthly.last_observed_on,
         baselines.baseline_mean,
         baselines.has_min_observations,
         monthly.volume,
@@ -89,7 +98,10 @@ final as (
         unit_id,
         observed_month,
         direction,
+        aggregation,
         actual_mean,
+        first_observed_on,
+        last_observed_on,
         baseline_mean,
         has_min_observations,
         change_value,

@@ -1,12 +1,14 @@
--- A table: marts and its tests read it.
+-- A table: marts and its tests read it. The months of the naive changes pooled: a month's
+-- mean times its weights (volume for ratio KPIs, the observation count otherwise) is its sum,
+-- so the pooled mean is that of every post observation, without reading them again (reading
+-- them cost 5-6 s of a partition run at 50M observations).
 {{ config(materialized='table') }}
 
 with
 
-post_observations as (
+months as (
 
-    select * from {{ ref('int_observations_joined_to_rollouts') }}
-    where measurement_period = 'post'
+    select * from {{ ref('int_changes_measured_naive') }}
 
 ),
 
@@ -14,6 +16,24 @@ baselines as (
 
     select * from {{ ref('int_baselines_frozen') }}
     where is_treated
+
+),
+
+months_weighted as (
+
+    select
+        initiative_id,
+        kpi_id,
+        unit_id,
+        direction,
+        actual_mean,
+        first_observed_on,
+        last_observed_on,
+        volume,
+        observations,
+        case when aggregation = 'ratio' then volume else observations end as mean_weight
+
+    from months
 
 ),
 
@@ -25,19 +45,18 @@ to_date as (
         kpi_id,
         unit_id,
         direction,
-        {{ kpi_mean('aggregation', 'observed_value', 'weight') }} as actual_mean,
-        min(observed_on) as post_starts_on,
-        max(observed_on) as post_ends_on,
-        sum(coalesce(weight, 1)) as volume,
-        count(*) as observations
+        sum(actual_mean * mean_weight) / nullif(sum(mean_weight), 0) as actual_mean,
+        min(first_observed_on) as post_starts_on,
+        max(last_observed_on) as post_ends_on,
+        sum(volume) as volume,
+        sum(observations) as observations
 
-    from post_observations
+    from months_weighted
     group by
         initiative_id,
         kpi_id,
         unit_id,
-        direction,
-        aggregation
+        direction
 
 ),
 
