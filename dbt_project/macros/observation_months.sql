@@ -161,18 +161,25 @@
             and fresh.kpi_id = held.kpi_id
             and fresh.go_live_on = held.go_live_on
             and fresh.unit_id = held.unit_id
-        -- Beyond float noise: a parallel sum adds in another order on every build, so the
-        -- same baseline differs in its last bits (at 50M, 1.6M of 2.4M baselines did).
         where fresh.unit_id is null
             or held.unit_id is null
-            or (fresh.baseline_mean is null) <> (held.baseline_mean is null)
-            or abs(fresh.baseline_mean - held.baseline_mean)
-            > 1e-12 * greatest(abs(fresh.baseline_mean), abs(held.baseline_mean))
+            or {{ baseline_mean_moved('fresh', 'held') }}
         {%- else -%}
         select initiative_id, kpi_id, go_live_on, unit_id
         from {{ ref('int_baselines_frozen') }}
         {%- endif %}
     {%- endif -%}
+{%- endmacro %}
+
+{# SQL condition: the baseline mean of `fresh` differs from the one `held` beyond float noise: a
+   parallel sum adds in another order on every build, so the same baseline differs in its last
+   bits (at 50M, 1.6M of 2.4M baselines did). #}
+{% macro baseline_mean_moved(fresh, held) -%}
+    (
+        ({{ fresh }}.baseline_mean is null) <> ({{ held }}.baseline_mean is null)
+        or abs({{ fresh }}.baseline_mean - {{ held }}.baseline_mean)
+        > 1e-12 * greatest(abs({{ fresh }}.baseline_mean), abs({{ held }}.baseline_mean))
+    )
 {%- endmacro %}
 
 {# Post-hook of int_unit_months_differenced: keep the baselines its rows now hold. A build in
@@ -373,5 +380,59 @@
 {% macro delete_rebuilt_theta_estimates() -%}
     {%- if is_partition_run() -%}
         delete from {{ this }} where {{ rebuilt_theta_estimate() }}
+    {%- endif -%}
+{%- endmacro %}
+
+{#
+    int_changes_measured_naive on a partition run: the rows of its months, and every month of a
+    treated unit whose baseline moved. Its rows hold their baseline (mean and whether it has
+    enough observations), so the moved ones are found against the rows themselves. A unit
+    without rows has nothing to rewrite: its post rows, if any, lie in the months rebuilt.
+#}
+
+{# First pre-hook: record the treated units whose baseline moved. #}
+{% macro record_moved_naive_baselines() -%}
+    {%- if is_partition_run() -%}
+        {%- set moved = moved_baselines_relation(this) -%}
+        {%- call statement('drop_moved_naive_baselines') -%}
+            drop table if exists {{ moved }}
+        {%- endcall -%}
+        create table {{ moved }} as
+        with fresh as (
+            select initiative_id, kpi_id, unit_id, baseline_mean, has_min_observations
+            from {{ ref('int_baselines_frozen') }}
+            where is_treated
+        ),
+        held as (
+            select distinct initiative_id, kpi_id, unit_id, baseline_mean, has_min_observations
+            from {{ this }}
+        )
+        select distinct held.initiative_id, held.kpi_id, held.unit_id
+        from held
+        left join fresh
+            on held.initiative_id = fresh.initiative_id
+            and held.kpi_id = fresh.kpi_id
+            and held.unit_id = fresh.unit_id
+        where fresh.unit_id is null
+            or fresh.has_min_observations <> held.has_min_observations
+            or {{ baseline_mean_moved('fresh', 'held') }}
+    {%- endif -%}
+{%- endmacro %}
+
+{# SQL condition: a row (initiative_id, kpi_id, unit_id, observed_month) of
+   int_changes_measured_naive a partition run rewrites. #}
+{% macro rebuilt_naive_change() -%}
+    (
+        observed_month in {{ observation_months_list() }}
+        or (initiative_id, kpi_id, unit_id) in (
+            select initiative_id, kpi_id, unit_id from {{ moved_baselines_relation(this) }}
+        )
+    )
+{%- endmacro %}
+
+{# Second pre-hook: delete what the partition run rewrites. #}
+{% macro delete_rebuilt_naive_changes() -%}
+    {%- if is_partition_run() -%}
+        delete from {{ this }} where {{ rebuilt_naive_change() }}
     {%- endif -%}
 {%- endmacro %}

@@ -149,6 +149,7 @@ COHORT_INCREMENTAL = (
     "int_control_units_counted",
     "int_baseline_windows_measured",
     "int_cuped_thetas_estimated",
+    "int_changes_measured_naive",
 )
 
 
@@ -161,9 +162,16 @@ def test_cohort_models_rebuilt_only_what_the_month_moved(reprocessed):
         (baselines,) = con.execute(
             "select count(*) from intermediate.int_baselines_frozen where has_min_observations"
         ).fetchone()
+        (moved_treated,) = con.execute(
+            "select count(*) from intermediate.int_changes_measured_naive__moved_baselines"
+        ).fetchone()
+        (treated,) = con.execute(
+            "select count(*) from intermediate.int_baselines_frozen where is_treated"
+        ).fetchone()
     # The corrected June rows moved some baselines (windows holding June), not all: the other
     # cohort x units kept their rows outside June.
     assert 0 < moved < baselines
+    assert 0 < moved_treated < treated
 
 
 def _tables(con, schemas=("marts", "reports")) -> list[str]:

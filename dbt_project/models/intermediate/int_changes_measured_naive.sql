@@ -1,7 +1,14 @@
 -- A table: marts, its tests and the to-date changes read it. Each month keeps its first and
 -- last day and the weights of its mean, so the to-date changes pool the months instead of
 -- reading every post observation again.
-{{ config(materialized='table') }}
+-- A partition run rewrites only its months and the units whose baseline moved
+-- (macros/observation_months.sql); a full run builds the table.
+{{ incremental_on_partition_runs(
+    [
+        "{{ record_moved_naive_baselines() }}",
+        "{{ delete_rebuilt_naive_changes() }}",
+    ],
+) }}
 
 with
 
@@ -9,6 +16,9 @@ post_observations as (
 
     select * from {{ ref('int_observations_joined_to_rollouts') }}
     where measurement_period = 'post'
+    {%- if is_partition_run() %}
+        and {{ rebuilt_naive_change() }}
+    {%- endif %}
 
 ),
 
