@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from functools import cached_property
 from pathlib import Path
@@ -19,15 +20,30 @@ def make_dbt_project() -> DbtProject:
     return DbtProject(project_dir=DBT_PROJECT_DIR, target=get_settings().dbt_target)
 
 
+def project_files(project_dir: Path = DBT_PROJECT_DIR) -> list[Path]:
+    """The files that define what the dbt project builds (profiles.yml only says where)."""
+    files = [project_dir / "dbt_project.yml"]
+    for folder in DBT_INPUTS:
+        files += sorted(p for p in (project_dir / folder).rglob("*") if p.is_file())
+    return [p for p in files if p.exists()]
+
+
+def project_fingerprint(project_dir: Path = DBT_PROJECT_DIR) -> str:
+    """A hash of the project's files: equal fingerprints build the same models the same way."""
+    digest = hashlib.sha256()
+    for path in project_files(project_dir):
+        digest.update(path.relative_to(project_dir).as_posix().encode() + b"\0")
+        digest.update(path.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
 def manifest_is_stale(project: DbtProject) -> bool:
     """True when any dbt source file is newer than the manifest (or there is none)."""
     manifest = Path(project.manifest_path)
     if not manifest.exists():
         return True
     built = manifest.stat().st_mtime
-    files = [DBT_PROJECT_DIR / "dbt_project.yml", DBT_PROJECT_DIR / "profiles.yml"]
-    for folder in DBT_INPUTS:
-        files += [p for p in (DBT_PROJECT_DIR / folder).rglob("*") if p.is_file()]
+    files = [*project_files(), DBT_PROJECT_DIR / "profiles.yml"]
     return any(p.exists() and p.stat().st_mtime > built for p in files)
 
 
