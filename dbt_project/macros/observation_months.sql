@@ -71,8 +71,20 @@
 {% macro where_observation_months(date_expression) -%}
     {#- Without months nothing is incremental (and unit tests have no `this` to ask). #}
     {%- if is_partition_run() %}
-    where {{ month_start(date_expression) }} in {{ observation_months_list() }}
+    where {{ in_observation_months(date_expression) }}
     {%- endif %}
+{%- endmacro %}
+
+{# SQL condition: a date in one of the re-processed months. The span of the months first: a
+   plain range on the date reaches the scan of the observations (their row groups are skipped
+   by their dates), a month of each date does not (1.2-1.7 s against 0.06 s for one month of
+   50M observations). #}
+{% macro in_observation_months(date_expression) -%}
+    (
+        {{ date_expression }} >= {{ observation_months_start() }}
+        and {{ date_expression }} < {{ observation_months_end() }}
+        and {{ month_start(date_expression) }} in {{ observation_months_list() }}
+    )
 {%- endmacro %}
 
 {#
@@ -420,7 +432,8 @@
 {%- endmacro %}
 
 {# SQL condition: a row (initiative_id, kpi_id, unit_id, observed_month) of
-   int_changes_measured_naive a partition run rewrites. #}
+   int_changes_measured_naive a partition run rewrites (the model selects the two parts
+   apart, each with a condition its scan can use). #}
 {% macro rebuilt_naive_change() -%}
     (
         observed_month in {{ observation_months_list() }}

@@ -10,14 +10,30 @@
     ],
 ) }}
 
+{%- set rebuild_only_changed = is_partition_run() %}
+
 with
 
 post_observations as (
 
     select * from {{ ref('int_observations_joined_to_rollouts') }}
     where measurement_period = 'post'
-    {%- if is_partition_run() %}
-        and {{ rebuilt_naive_change() }}
+    {%- if rebuild_only_changed %}
+        and {{ in_observation_months('observed_on') }}
+
+    -- The other months of the units whose baseline moved (usually none).
+    union all
+
+    select joined.*
+    from {{ ref('int_observations_joined_to_rollouts') }} as joined
+    inner join {{ moved_baselines_relation(this) }} as moved
+        on
+            joined.initiative_id = moved.initiative_id
+            and joined.kpi_id = moved.kpi_id
+            and joined.unit_id = moved.unit_id
+    where
+        joined.measurement_period = 'post'
+        and not {{ in_observation_months('joined.observed_on') }}
     {%- endif %}
 
 ),
