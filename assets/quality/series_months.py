@@ -84,9 +84,25 @@ def _fingerprints(source: str) -> str:
     """
 
 
-def _profile_months(months: str) -> list[str]:
+def _months_span(con: duckdb.DuckDBPyConnection, months: str) -> str:
+    """SQL condition: observed_on within the span of the months of `months` (or null), as
+    literals. Implied by `_in_months`, but a constant range on the date reaches the scan and
+    skips the row groups of other months (one month of 50M rows profiled in 0.5 s, not 1.5 s)."""
+    first, last = con.execute(
+        f"select min(observed_month), max(observed_month) from {months}"
+    ).fetchone()
+    if first is None:  # only the month of rows without a date
+        return "observed_on is null"
+    return (
+        f"(observed_on is null or observed_on >= date '{first.isoformat()}' "
+        f"and observed_on < date '{last.isoformat()}' + interval 1 month)"
+    )
+
+
+def _profile_months(months: str, span: str) -> list[str]:
     """Statements that insert the series months of the months in the relation `months`
-    (column observed_month; rows without a date have a null month) from raw.kpi_observations.
+    (column observed_month; rows without a date have a null month) from raw.kpi_observations;
+    `span` is `_months_span` of them.
 
     One aggregation, no sort: a month's dates are a bit set of its days (bit d for day d),
     from which its distinct dates, the gaps between consecutive ones and the longest gap
@@ -108,7 +124,7 @@ def _profile_months(months: str) -> list[str]:
                 min(observed_on) as first_date, max(observed_on) as last_date,
                 median(value) as month_median
             from {RAW_SCHEMA}.kpi_observations
-            where {_in_months(_MONTH, months)}
+            where {span} and {_in_months(_MONTH, months)}
             group by all
         ),
         days as (
@@ -180,7 +196,8 @@ def refresh_series_months(con: duckdb.DuckDBPyConnection) -> int:
                     f"delete from {table} "
                     f"where {_in_months('observed_month', '_kpi_months_changed')}"
                 )
-            for sql in _profile_months("_kpi_months_changed"):
+            span = _months_span(con, "_kpi_months_changed")
+            for sql in _profile_months("_kpi_months_changed", span):
                 con.execute(sql)
             con.execute(
                 f"""

@@ -156,7 +156,7 @@ def test_a_failed_refresh_keeps_the_previous_profile(con, monkeypatch):
     before = _frames(con)
     con.execute("delete from raw.kpi_observations where observed_on >= '2025-06-01'")
 
-    def broken(months: str) -> list[str]:
+    def broken(months: str, span: str) -> list[str]:
         return [f"insert into {SERIES_MONTHS} select 1 / 0 from no_such_table"]
 
     monkeypatch.setattr(series_months, "_profile_months", broken)
