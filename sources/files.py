@@ -5,9 +5,9 @@ is one batch of the shared validation path (`sources.connectors.batch`): rows th
 typed, break the registry's rules or the grain go to raw.quarantine with their line and a reason,
 and the file's rows are replaced in one transaction, so a re-run is idempotent and a killed load
 leaves the warehouse as it was. A file whose sha256 and rules (registry) fingerprint have not
-changed since its last load is skipped. The changed Parquet files of a source land and load as
-one set (one scan, one duplicate check, one transaction; 10M rows: 115 s file by file, 27 s as a
-set), with exactly the outcome of loading them one by one in name order.
+changed since its last load is skipped. The changed Parquet or CSV files of a source land and
+load as one set (one scan, one duplicate check, one transaction; 10M rows of Parquet: 115 s file
+by file, 27 s as a set), with exactly the outcome of loading them one by one in name order.
 """
 
 from __future__ import annotations
@@ -72,8 +72,9 @@ def _reason(exc: duckdb.Error) -> str:
     return " ".join(lines)
 
 
-def _lines(path: Path, encoding: str = "utf-8") -> str:
-    """Every physical line of a (possibly gzipped) text file as `j`, numbered from 1.
+def _lines(files: str, encoding: str = "utf-8") -> str:
+    """Every physical line of a (possibly gzipped) text file as `j`, numbered from 1; `files`
+    is its path as SQL (a list of paths reads them one after the other).
 
     A delimiter that never occurs in text and no quoting make read_csv a streaming line reader
     that keeps empty lines (as null), so the numbers are the lines an editor shows. Counting
@@ -81,7 +82,7 @@ def _lines(path: Path, encoding: str = "utf-8") -> str:
     number (the CSV reader rejects that line alone).
     """
     return (
-        f"read_csv({literal(str(path))}, columns = {{'j': 'VARCHAR'}}, header = false, "
+        f"read_csv({files}, columns = {{'j': 'VARCHAR'}}, header = false, "
         f"auto_detect = false, delim = {literal(chr(31))}, quote = '', escape = '', "
         f"strict_mode = false, max_line_size = 67108864, encoding = {literal(encoding)}) "
         "with ordinality"
@@ -116,27 +117,32 @@ def _csv_header(path: Path, delimiter: str) -> list[str]:
     return [c.strip().strip('"') for c in first.rstrip("\r\n").split(delimiter)]
 
 
+def _read_csv(cfg: SourceConfig, files: str, header: list[str], extra: str = "") -> str:
+    """read_csv of `files` (SQL) as text columns named by the header, lines it cannot split
+    into them in `_rejects`."""
+    columns = "{" + ", ".join(f"{literal(c)}: 'VARCHAR'" for c in header) + "}"
+    return (
+        f"read_csv({files}, header = true, auto_detect = false, columns = {columns}, "
+        f"delim = {literal(cfg.delimiter)}, quote = '\"', escape = '\"', store_rejects = true, "
+        f"rejects_table = '_rejects', rejects_scan = '_rejects_scan'{extra})"
+    )
+
+
 def _stage_csv(con, cfg: SourceConfig, path: Path) -> list[str]:
     """Land a CSV as text columns in `_csv_rows`, bad lines in `_rejected_lines`; `_landing` is
     a view adding each row's physical line number."""
     header = _csv_header(path, cfg.delimiter)
     if len(set(header)) != len(header):
         raise FileRejected(f"{path}: the header repeats a column name: {header}")
-    columns = "{" + ", ".join(f"{literal(c)}: 'VARCHAR'" for c in header) + "}"
     try:
         con.execute(
-            f"""
-            create or replace temp table _csv_rows as
-            select * from read_csv({literal(str(path))},
-                header = true, auto_detect = false, columns = {columns},
-                delim = {literal(cfg.delimiter)}, quote = '"', escape = '"',
-                store_rejects = true, rejects_table = '_rejects', rejects_scan = '_rejects_scan')
-            """
+            "create or replace temp table _csv_rows as "
+            f"select * from {_read_csv(cfg, literal(str(path)), header)}"
         )
         # read_csv skips empty lines: find them so the line numbers below stay physical.
         con.execute(
             "create temp table _blank_lines as select ordinality as line "
-            f"from {_lines(path, encoding='latin-1')} where j is null"
+            f"from {_lines(literal(str(path)), encoding='latin-1')} where j is null"
         )
     except duckdb.Error as exc:
         raise FileRejected(f"{path}: cannot be read as CSV ({_reason(exc)})") from None
@@ -183,7 +189,7 @@ def _stage_jsonl(con, cfg: SourceConfig, path: Path) -> list[str]:
     try:
         con.execute(
             f"create temp table _json_lines as select ordinality as _source_row, j "
-            f"from {_lines(path)} where j is not null"
+            f"from {_lines(literal(str(path)))} where j is not null"
         )
     except duckdb.Error as exc:
         raise FileRejected(f"{path}: cannot be read as JSON lines ({_reason(exc)})") from None
@@ -192,7 +198,7 @@ def _stage_jsonl(con, cfg: SourceConfig, path: Path) -> list[str]:
 
 def _stage_parquet(con, cfg: SourceConfig, path: Path) -> list[str]:
     """`_landing` as a view over the file: Parquet is typed already, so the rows are read once,
-    into `_typed`, not copied first (see `_load_parquet_set`)."""
+    into `_typed`, not copied first (see `_land_parquet_set`)."""
     try:
         con.execute(
             f"create or replace temp view _landing as select * exclude (file_row_number), "
@@ -281,16 +287,77 @@ def _parquet_columns(con, path: Path) -> list[str] | None:
     return [r[0] for r in rows]
 
 
-def _load_parquet_set(con, cfg: SourceConfig, todo: list[tuple[Path, str]], loaded_at, rules):
-    """Load the changed Parquet files of a source in one pass and one transaction.
+def _set_columns(con, cfg: SourceConfig, path: Path) -> list[str] | None:
+    """The columns a file brings to a set, None when it must go the one-file way (which says
+    what is wrong with it): a Parquet footer that cannot be read, a CSV header that cannot be
+    read or repeats a name, a gzipped CSV."""
+    if cfg.format == "parquet":
+        return _parquet_columns(con, path)
+    if path.suffix == ".gz":
+        return None
+    try:
+        header = _csv_header(path, cfg.delimiter)
+    except FileRejected:
+        return None
+    return header if len(set(header)) == len(header) else None
 
-    A file the set cannot take (unreadable footer, a required column missing) goes the one-
-    file way, which says what is wrong with it; so does every file if the set read fails.
-    Returns (results, files left for the one-file way).
+
+def _land_parquet_set(con, cfg: SourceConfig, batches: list[Batch], labels: str) -> None:
+    # A view, not a copy: the files are read once, when the batch is typed (50M rows: a copy
+    # cost 3.2 s). The quarantine reads a rejected row's values from the file again.
+    con.execute(
+        "create or replace temp view _landing as "
+        "select * exclude (filename, file_row_number), file_row_number + 1 as _source_row, "
+        f"list_position({labels}, filename)::integer - 1 as _batch "
+        f"from read_parquet({labels}, file_row_number = true, filename = true, "
+        "union_by_name = true)"
+    )
+
+
+def _land_csv_set(con, cfg: SourceConfig, batches: list[Batch], labels: str) -> None:
+    """The files of a set share one header (one read_csv); row n of a file is on its line n + 1,
+    so a file with a line the reader rejects or an empty line (the one-file way numbers and
+    reports those) sends the set back to one by one."""
+    header = list(batches[0].found)
+    if any(list(b.found) != header for b in batches):
+        raise BatchRejected("the files of the set do not share one header")
+    read = _read_csv(cfg, labels, header, extra=", filename = '_landing_file'")
+    con.execute(f"create or replace temp table _csv_rows as select * from {read}")
+    (gaps,) = con.execute(
+        "select (select count(*) from _rejects) + "
+        f"(select count(*) from {_lines(labels, encoding='latin-1')} where j is null)"
+    ).fetchone()
+    if gaps:
+        raise BatchRejected("a file of the set has lines that are malformed or empty")
+    # One file after another, in order: a row's line is its place after its file's first row.
+    con.execute(
+        f"""
+        create temp view _landing as
+        select r.* exclude (_landing_file, _landing_row),
+            r._landing_row - f.first_row + 2 as _source_row, f._batch
+        from (select rowid as _landing_row, * from _csv_rows) as r
+        join (
+            select _landing_file, min(rowid) as first_row,
+                list_position({labels}, _landing_file)::integer - 1 as _batch
+            from _csv_rows group by _landing_file
+        ) as f using (_landing_file)
+        """
+    )
+
+
+SET_LANDERS = {"csv": _land_csv_set, "parquet": _land_parquet_set}
+
+
+def _load_set(con, cfg: SourceConfig, todo: list[tuple[Path, str]], loaded_at, rules):
+    """Load the changed files of a source in one pass and one transaction.
+
+    A file the set cannot take (see `_set_columns`, or a required column missing) goes the
+    one-file way, which says what is wrong with it; so does every file if the set cannot be
+    landed or read. Returns (results, files left for the one-file way).
     """
     batches, alone = [], []
     for path, sha in todo:
-        columns = _parquet_columns(con, path)
+        columns = _set_columns(con, cfg, path)
         batch = Batch(str(path), tuple(columns or ()), "file", sha, "line", cfg.delimiter)
         try:
             if columns is None:
@@ -304,16 +371,8 @@ def _load_parquet_set(con, cfg: SourceConfig, todo: list[tuple[Path, str]], load
         return [], alone + [(Path(b.label), b.fingerprint) for b in batches]
     begin_landing(con)
     labels = text_list([b.label for b in batches])
-    # A view, not a copy: the files are read once, when the batch is typed (50M rows: a copy
-    # cost 3.2 s). The quarantine reads a rejected row's values from the file again.
     try:
-        con.execute(
-            "create or replace temp view _landing as "
-            "select * exclude (filename, file_row_number), file_row_number + 1 as _source_row, "
-            f"list_position({labels}, filename)::integer - 1 as _batch "
-            f"from read_parquet({labels}, file_row_number = true, filename = true, "
-            "union_by_name = true)"
-        )
+        SET_LANDERS[cfg.format](con, cfg, batches, labels)
         results = write_batches(con, cfg, batches, loaded_at=loaded_at, rules=rules)
     except (duckdb.Error, BatchRejected):  # a file the set cannot read: one by one says which
         drop_temp_tables(con)
@@ -336,9 +395,9 @@ def load_source(
     """Load every file of one source (or `paths`, a subset of them: a partition's files); a
     rejected file is recorded and the others still load.
 
-    Unchanged files are skipped. Changed Parquet files load together as one set (one scan,
-    one duplicate check, one transaction), with the outcome of loading them one by one in
-    name order; other formats load file by file.
+    Unchanged files are skipped. Changed Parquet and CSV files load together as one set (one
+    scan, one duplicate check, one transaction), with the outcome of loading them one by one
+    in name order; JSON lines load file by file.
     """
     paths = cfg.files(root) if paths is None else paths
     last = _last_loads(con, cfg, [str(p) for p in paths])
@@ -351,8 +410,8 @@ def load_source(
             done[str(path)] = skipped
         else:
             todo.append((path, sha))
-    if cfg.format == "parquet" and len(todo) > 1:
-        results, todo = _load_parquet_set(con, cfg, todo, loaded_at, rules)
+    if cfg.format in SET_LANDERS and len(todo) > 1:
+        results, todo = _load_set(con, cfg, todo, loaded_at, rules)
         done.update((r.file, r) for r in results)
     for path, sha in todo:
         try:

@@ -6,7 +6,6 @@ name order (the one-file path), and compares the tables, quarantine and load_log
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 from pathlib import Path
 
@@ -14,9 +13,13 @@ import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from sources.files import FileRejected, SourceConfig, ensure_raw_schema, load_file, load_source
-
-LOADED_AT = dt.datetime(2026, 1, 1)
+from sources.files import SourceConfig, ensure_raw_schema, load_source
+from tests.sources.set_loading import (
+    LOADED_AT,
+    load_one_by_one,
+    load_state,
+    set_and_one_by_one,
+)
 
 
 def _cfg() -> SourceConfig:
@@ -60,51 +63,9 @@ def _files(root: Path) -> None:
     _parquet(root / "wms/e.parquet", [("u1", "k", _day(4), 7.0), ("u1", "k", _day(3), 4.0)])
 
 
-def _state(con) -> dict[str, list[tuple]]:
-    return {
-        "rows": con.execute(
-            "select unit_id, kpi_id, observed_on, value, source_file, source_row "
-            "from raw.kpi_observations order by all"
-        ).fetchall(),
-        "quarantine": con.execute(
-            "select source_file, source_row, reason, raw_text, unit_id from raw.quarantine "
-            "order by all"
-        ).fetchall(),
-        "load_log": con.execute(
-            "select source_file, rows_read, rows_loaded, rows_quarantined from raw.load_log "
-            "order by all"
-        ).fetchall(),
-    }
-
-
-def _one_by_one(con, cfg: SourceConfig, root: Path) -> None:
-    for path in cfg.files(root):
-        # load_source records a rejected file; the comparison leaves that bookkeeping out.
-        with contextlib.suppress(FileRejected):
-            load_file(con, cfg, path, loaded_at=LOADED_AT)
-
-
-def _both(root: Path) -> tuple[dict, dict]:
-    cfg = _cfg()
-    states = []
-    for load in (lambda c: load_source(c, cfg, root, loaded_at=LOADED_AT), None):
-        con = duckdb.connect()
-        ensure_raw_schema(con)
-        if load is None:
-            _one_by_one(con, cfg, root)
-        else:
-            load(con)
-        state = _state(con)
-        # Whole-file rejections are recorded by load_source, not by load_file itself.
-        state["quarantine"] = [q for q in state["quarantine"] if q[1] is not None]
-        states.append(state)
-        con.close()
-    return states[0], states[1]
-
-
 def test_parquet_set_equals_loading_file_by_file(tmp_path):
     _files(tmp_path)
-    as_set, alone = _both(tmp_path)
+    as_set, alone = set_and_one_by_one(_cfg(), tmp_path)
     assert as_set == alone
     a, b, e = (str(tmp_path / f"wms/{n}.parquet") for n in "abe")
     assert as_set["rows"] == [
@@ -156,7 +117,7 @@ def test_parquet_set_keeps_the_old_rows_of_a_later_file_in_the_way(tmp_path):
         ensure_raw_schema(con)
     loads = (
         lambda c: load_source(c, cfg, tmp_path, loaded_at=LOADED_AT),
-        lambda c: _one_by_one(c, cfg, tmp_path),
+        lambda c: load_one_by_one(c, cfg, tmp_path),
     )
     _parquet(tmp_path / "wms/b.parquet", [("u1", "k", _day(1), 1.0)])
     _parquet(tmp_path / "wms/a.parquet", [("u1", "k", _day(9), 1.0)])
@@ -167,7 +128,7 @@ def test_parquet_set_keeps_the_old_rows_of_a_later_file_in_the_way(tmp_path):
     _parquet(tmp_path / "wms/b.parquet", [("u1", "k", _day(1), 1.0), ("u1", "k", _day(5), 1.0)])
     for con, load in zip(cons, loads, strict=True):
         load(con)
-    as_set, alone = (_state(con) for con in cons)
+    as_set, alone = (load_state(con) for con in cons)
     assert as_set == alone
     # a comes first in name order and b's old row holds day 1: a's row is quarantined.
     b = str(tmp_path / "wms/b.parquet")
