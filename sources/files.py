@@ -114,7 +114,10 @@ def _csv_header(path: Path, delimiter: str) -> list[str]:
         ) from None
     if not first.strip():
         raise FileRejected(f"{path}: the file is empty; expected a header line and data rows")
-    return [c.strip().strip('"') for c in first.rstrip("\r\n").split(delimiter)]
+    header = [c.strip().strip('"') for c in first.rstrip("\r\n").split(delimiter)]
+    if len(set(header)) != len(header):
+        raise FileRejected(f"{path}: the header repeats a column name: {header}")
+    return header
 
 
 def _read_csv(cfg: SourceConfig, files: str, header: list[str], extra: str = "") -> str:
@@ -132,8 +135,6 @@ def _stage_csv(con, cfg: SourceConfig, path: Path) -> list[str]:
     """Land a CSV as text columns in `_csv_rows`, bad lines in `_rejected_lines`; `_landing` is
     a view adding each row's physical line number."""
     header = _csv_header(path, cfg.delimiter)
-    if len(set(header)) != len(header):
-        raise FileRejected(f"{path}: the header repeats a column name: {header}")
     try:
         con.execute(
             "create or replace temp table _csv_rows as "
@@ -296,10 +297,9 @@ def _set_columns(con, cfg: SourceConfig, path: Path) -> list[str] | None:
     if path.suffix == ".gz":
         return None
     try:
-        header = _csv_header(path, cfg.delimiter)
+        return _csv_header(path, cfg.delimiter)
     except FileRejected:
         return None
-    return header if len(set(header)) == len(header) else None
 
 
 def _land_parquet_set(con, cfg: SourceConfig, batches: list[Batch], labels: str) -> None:

@@ -11,10 +11,11 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
+import duckdb
 import pytest
 
 import sources.files as files
-from sources.files import SourceConfig
+from sources.files import SourceConfig, ensure_raw_schema, load_source
 from tests.sources.set_loading import set_and_one_by_one
 
 HEADER = "unit_id,kpi_id,observed_on,value\n"
@@ -110,3 +111,14 @@ def test_files_a_set_cannot_number_load_one_by_one(
     # The file's rows keep their physical lines.
     assert {r[5] for r in as_set["rows"] if r[4] == odd} == loaded_lines
     assert {q[1] for q in as_set["quarantine"] if q[0] == odd} == quarantined_lines
+
+
+def test_a_header_repeating_a_name_is_rejected_and_the_others_load_as_a_set(tmp_path, set_sizes):
+    _files(tmp_path)
+    _write(tmp_path, "b3.csv", "unit_id,kpi_id,observed_on,value,value\nu3,k,2025-01-05,1,2\n")
+    con = duckdb.connect()
+    ensure_raw_schema(con)
+    results = {Path(r.file).name: r for r in load_source(con, _cfg(), tmp_path)}
+    assert "the header repeats a column name" in results["b3.csv"].error
+    assert set_sizes == [4]  # a, b, c and e still as a set
+    con.close()
