@@ -14,6 +14,17 @@ from sources.files import FileRejected, SourceConfig, ensure_raw_schema, load_fi
 LOADED_AT = dt.datetime(2026, 1, 1)
 
 
+def wms_source(fmt: str) -> SourceConfig:
+    """The source the set tests load: every `wms/*.<fmt>` file, its values converted."""
+    return SourceConfig(
+        source_system="wms",
+        table="kpi_observations",
+        format=fmt,
+        path=f"wms/*.{fmt}",
+        convert={"value": {"multiply": 2.0}},
+    )
+
+
 def load_state(con) -> dict[str, list[tuple]]:
     return {
         "rows": con.execute(

@@ -15,20 +15,10 @@ import duckdb
 import pytest
 
 import sources.files as files
-from sources.files import SourceConfig, ensure_raw_schema, load_source
-from tests.sources.set_loading import set_and_one_by_one
+from sources.files import ensure_raw_schema, load_source
+from tests.sources.set_loading import set_and_one_by_one, wms_source
 
 HEADER = "unit_id,kpi_id,observed_on,value\n"
-
-
-def _cfg() -> SourceConfig:
-    return SourceConfig(
-        source_system="wms",
-        table="kpi_observations",
-        format="csv",
-        path="wms/*.csv",
-        convert={"value": {"multiply": 2.0}},
-    )
 
 
 def _write(root: Path, name: str, text: str) -> None:
@@ -69,7 +59,7 @@ def set_sizes(monkeypatch) -> list[int]:
 
 def test_csv_set_equals_loading_file_by_file(tmp_path, set_sizes):
     _files(tmp_path)
-    as_set, alone = set_and_one_by_one(_cfg(), tmp_path)
+    as_set, alone = set_and_one_by_one(wms_source("csv"), tmp_path)
     assert set_sizes == [4]  # a, b, c and e as a set; d (no kpi_id) alone
     assert as_set == alone
     a, b, e = (str(tmp_path / f"wms/{n}.csv") for n in "abe")
@@ -104,7 +94,7 @@ def test_files_a_set_cannot_number_load_one_by_one(
 ):
     _files(tmp_path)
     _write(tmp_path, "b2.csv", odd_file)
-    as_set, alone = set_and_one_by_one(_cfg(), tmp_path)
+    as_set, alone = set_and_one_by_one(wms_source("csv"), tmp_path)
     assert as_set == alone
     assert set_sizes == []  # the set given up: every file the one-file way
     odd = str(tmp_path / "wms/b2.csv")
@@ -118,7 +108,7 @@ def test_a_header_repeating_a_name_is_rejected_and_the_others_load_as_a_set(tmp_
     _write(tmp_path, "b3.csv", "unit_id,kpi_id,observed_on,value,value\nu3,k,2025-01-05,1,2\n")
     con = duckdb.connect()
     ensure_raw_schema(con)
-    results = {Path(r.file).name: r for r in load_source(con, _cfg(), tmp_path)}
+    results = {Path(r.file).name: r for r in load_source(con, wms_source("csv"), tmp_path)}
     assert "the header repeats a column name" in results["b3.csv"].error
     assert set_sizes == [4]  # a, b, c and e still as a set
     con.close()

@@ -13,23 +13,14 @@ import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from sources.files import SourceConfig, ensure_raw_schema, load_source
+from sources.files import ensure_raw_schema, load_source
 from tests.sources.set_loading import (
     LOADED_AT,
     load_one_by_one,
     load_state,
     set_and_one_by_one,
+    wms_source,
 )
-
-
-def _cfg() -> SourceConfig:
-    return SourceConfig(
-        source_system="wms",
-        table="kpi_observations",
-        format="parquet",
-        path="wms/*.parquet",
-        convert={"value": {"multiply": 2.0}},
-    )
 
 
 def _parquet(path: Path, rows: list[tuple], columns=("unit_id", "kpi_id", "observed_on")) -> None:
@@ -65,7 +56,7 @@ def _files(root: Path) -> None:
 
 def test_parquet_set_equals_loading_file_by_file(tmp_path):
     _files(tmp_path)
-    as_set, alone = set_and_one_by_one(_cfg(), tmp_path)
+    as_set, alone = set_and_one_by_one(wms_source("parquet"), tmp_path)
     assert as_set == alone
     a, b, e = (str(tmp_path / f"wms/{n}.parquet") for n in "abe")
     assert as_set["rows"] == [
@@ -84,7 +75,7 @@ def test_parquet_set_equals_loading_file_by_file(tmp_path):
 
 
 def test_parquet_set_records_bad_files_and_reloads_a_changed_file(tmp_path):
-    cfg = _cfg()
+    cfg = wms_source("parquet")
     _files(tmp_path)
     con = duckdb.connect()
     ensure_raw_schema(con)
@@ -111,7 +102,7 @@ def test_parquet_set_records_bad_files_and_reloads_a_changed_file(tmp_path):
 
 def test_parquet_set_keeps_the_old_rows_of_a_later_file_in_the_way(tmp_path):
     """Sequential loading sees a later file's old rows until that file reloads: same here."""
-    cfg = _cfg()
+    cfg = wms_source("parquet")
     cons = [duckdb.connect(), duckdb.connect()]
     for con in cons:
         ensure_raw_schema(con)
@@ -145,7 +136,7 @@ def _corrupt_pages(path: Path) -> None:
 
 
 def test_a_file_whose_rows_cannot_be_read_is_rejected_and_the_set_still_loads(tmp_path):
-    cfg = _cfg()
+    cfg = wms_source("parquet")
     _parquet(tmp_path / "wms/a.parquet", [("u1", "k", _day(1), 1.0)])
     _parquet(tmp_path / "wms/b.parquet", [(f"u{i}", "k", _day(2), 2.0) for i in range(500)])
     _corrupt_pages(tmp_path / "wms/b.parquet")
