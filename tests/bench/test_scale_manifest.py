@@ -3,13 +3,15 @@ their dbt commands reuse it (partial parse) instead of parsing the project again
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
+from unittest import mock
 
 import pytest
 
-from orchestration.settings import DBT_PROJECT_DIR
+from orchestration.settings import DBT_PROJECT_DIR, get_settings
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
 import scale  # noqa: E402  (bench/ is scripts, not a package)
@@ -23,9 +25,11 @@ def test_a_manifest_prepared_for_a_home_is_reused_by_its_runs(tmp_path):
         [sys.executable, "-c", scale.PREPARE_MANIFEST], env=env, capture_output=True, text=True
     )
     assert prepared.returncode == 0, prepared.stderr[-2000:]
-    # What the run's dbt gets: that home's warehouse and the target (orchestration/settings.py).
-    env["VALUELEDGER_WAREHOUSE"] = str((home / "warehouse.duckdb").resolve())
-    command = ["dbt", "--debug", "--log-format", "text", "ls", "--target", "dev"]
+    # What the run's dbt gets from these settings: that home's warehouse and the target.
+    with mock.patch.dict(os.environ, env, clear=True):
+        settings = get_settings()
+    env.update(settings.dbt_env())
+    command = ["dbt", "--debug", "--log-format", "text", "ls", "--target", settings.dbt_target]
     listed = subprocess.run(
         [*command, "--select", "stg_portfolio__kpis"],
         cwd=DBT_PROJECT_DIR,
