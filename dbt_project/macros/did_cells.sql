@@ -9,7 +9,8 @@
     cell_effect - theta x (treated_mean_baseline - control_mean_baseline), so the adjusted
     estimate needs no second copy of the unit-months (fct_initiative_kpi_adjusted_effects).
 
-    unit_months: a relation shaped like int_unit_months_differenced.
+    unit_months: a relation shaped like int_unit_months_differenced. Grouped by its integer
+    cohort_key (macros/integer_key.sql); the cohorts' ids come from int_rollout_cohorts_formed.
 #}
 {% macro did_cells(unit_months) %}
 with
@@ -20,12 +21,16 @@ unit_months as (
 
 ),
 
+cohorts as (
+
+    select * from {{ ref('int_rollout_cohorts_formed') }}
+
+),
+
 groups as (
 
     select
-        initiative_id,
-        kpi_id,
-        go_live_on,
+        cohort_key,
         observed_month,
         event_month,
         is_post_period,
@@ -38,9 +43,7 @@ groups as (
 
     from unit_months
     group by
-        initiative_id,
-        kpi_id,
-        go_live_on,
+        cohort_key,
         observed_month,
         event_month,
         is_post_period,
@@ -51,9 +54,11 @@ groups as (
 cells as (
 
     select
-        treated.initiative_id,
-        treated.kpi_id,
-        treated.go_live_on,
+        cohorts.initiative_id,
+        cohorts.kpi_id,
+        cohorts.go_live_on,
+        cohorts.estimate_key,
+        treated.cohort_key,
         treated.observed_month,
         treated.event_month,
         treated.is_post_period,
@@ -67,11 +72,11 @@ cells as (
         coalesce(controls.n_units, 0) as n_control_units
 
     from groups as treated
+    inner join cohorts
+        on treated.cohort_key = cohorts.cohort_key
     left join groups as controls
         on
-            treated.initiative_id = controls.initiative_id
-            and treated.kpi_id = controls.kpi_id
-            and treated.go_live_on = controls.go_live_on
+            treated.cohort_key = controls.cohort_key
             and treated.observed_month = controls.observed_month
             and not controls.is_treated
     where treated.is_treated
@@ -84,6 +89,8 @@ final as (
         initiative_id,
         kpi_id,
         go_live_on,
+        estimate_key,
+        cohort_key,
         observed_month,
         event_month,
         is_post_period,

@@ -30,7 +30,9 @@
     of the cohort x unit x month rows for the adjusted outcome cost more than the estimate.
 
     unit_months: shaped like int_unit_months_differenced; cells: shaped like
-    int_cells_estimated, built from the same unit_months. estimand: 'overall' or 'event_month'.
+    int_cells_estimated, built from the same unit_months. The unit rows meet their cells on
+    the integer cohort_key and are summed by estimate_key x unit_key (macros/integer_key.sql);
+    the text ids join back to the summed rows. estimand: 'overall' or 'event_month'.
     moved: on a partition run, the moved baselines; then only the event months it rebuilds
     (rebuilt_event_month) are computed.
 #}
@@ -71,12 +73,24 @@ initiative_kpis as (
 
 ),
 
+{%- if estimand == 'overall' %}
+
+units as (
+
+    select distinct
+        unit_key,
+        unit_id
+
+    from {{ ref('int_baselines_frozen') }}
+
+),
+{%- endif %}
+
 cell_weights as (
 
     select
-        cells.initiative_id,
-        cells.kpi_id,
-        cells.go_live_on,
+        cells.estimate_key,
+        cells.cohort_key,
         cells.observed_month,
         cells.event_month,
         cells.is_post_period,
@@ -89,7 +103,7 @@ cell_weights as (
         {%- if estimand == 'overall' %}
         cast(cells.treated_observations as {{ type_double() }})
         / sum(cells.treated_observations) over (
-            partition by cells.initiative_id, cells.kpi_id
+            partition by cells.estimate_key
         ) as effect_weight,
         cells.treated_volume
         * initiative_kpis.value_per_unit
@@ -97,7 +111,7 @@ cell_weights as (
         {%- else %}
         cast(cells.treated_observations as {{ type_double() }})
         / sum(cells.treated_observations) over (
-            partition by cells.initiative_id, cells.kpi_id, cells.event_month
+            partition by cells.estimate_key, cells.event_month
         ) as event_weight
         {%- endif %}
 
@@ -112,9 +126,8 @@ cell_weights as (
 unit_cells as (
 
     select
-        unit_months.initiative_id,
-        unit_months.kpi_id,
-        unit_months.unit_id,
+        cell_weights.estimate_key,
+        unit_months.unit_key,
         unit_months.is_treated,
         unit_months.change_value,
         unit_months.baseline_mean,
@@ -138,9 +151,7 @@ unit_cells as (
     from unit_months
     inner join cell_weights
         on
-            unit_months.initiative_id = cell_weights.initiative_id
-            and unit_months.kpi_id = cell_weights.kpi_id
-            and unit_months.go_live_on = cell_weights.go_live_on
+            unit_months.cohort_key = cell_weights.cohort_key
             and unit_months.observed_month = cell_weights.observed_month
 
 ),
@@ -148,9 +159,8 @@ unit_cells as (
 residuals as (
 
     select
-        initiative_id,
-        kpi_id,
-        unit_id,
+        estimate_key,
+        unit_key,
         is_treated,
         event_month,
         {%- for weight in weights %}
@@ -172,12 +182,11 @@ residuals as (
 
 {%- if estimand == 'overall' %}
 
-final as (
+unit_influences as (
 
     select
-        initiative_id,
-        kpi_id,
-        unit_id,
+        estimate_key,
+        unit_key,
         sum(effect_weight * scaled_residual) as effect_influence,
         sum(value_weight * scaled_residual) as value_influence,
         sum(effect_weight * design_residual) as effect_design_influence,
@@ -188,9 +197,30 @@ final as (
 
     from residuals
     group by
-        initiative_id,
-        kpi_id,
-        unit_id
+        estimate_key,
+        unit_key
+
+),
+
+final as (
+
+    select
+        initiative_kpis.initiative_id,
+        initiative_kpis.kpi_id,
+        units.unit_id,
+        unit_influences.effect_influence,
+        unit_influences.value_influence,
+        unit_influences.effect_design_influence,
+        unit_influences.value_design_influence,
+        unit_influences.baseline_influence,
+        unit_influences.is_treated_unit,
+        unit_influences.is_control_unit
+
+    from unit_influences
+    inner join initiative_kpis
+        on unit_influences.estimate_key = initiative_kpis.estimate_key
+    inner join units
+        on unit_influences.unit_key = units.unit_key
 
 )
 
@@ -199,10 +229,9 @@ final as (
 unit_influences as (
 
     select
-        initiative_id,
-        kpi_id,
+        estimate_key,
         event_month,
-        unit_id,
+        unit_key,
         sum(event_weight * scaled_residual) as effect_influence,
         sum(event_weight * design_residual) as effect_design_influence,
         max(case when is_treated then 1 else 0 end) = 1 as is_treated_unit,
@@ -210,27 +239,43 @@ unit_influences as (
 
     from residuals
     group by
-        initiative_id,
-        kpi_id,
+        estimate_key,
         event_month,
-        unit_id
+        unit_key
 
 ),
 
-final as (
+variances as (
 
     select
-        initiative_id,
-        kpi_id,
+        estimate_key,
         event_month,
         {{ clustered_variance('effect_influence', 'effect_design_influence', 'is_treated_unit') }},
         sum(case when is_control_unit then 1 else 0 end) as n_control_units
 
     from unit_influences
     group by
-        initiative_id,
-        kpi_id,
+        estimate_key,
         event_month
+
+),
+
+final as (
+
+    select
+        initiative_kpis.initiative_id,
+        initiative_kpis.kpi_id,
+        variances.event_month,
+        variances.effect_variance,
+        variances.treated_design_variance,
+        variances.control_design_variance,
+        variances.n_treated_units,
+        variances.n_control_only_units,
+        variances.n_control_units
+
+    from variances
+    inner join initiative_kpis
+        on variances.estimate_key = initiative_kpis.estimate_key
 
 )
 

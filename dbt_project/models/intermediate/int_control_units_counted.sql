@@ -17,6 +17,12 @@ differenced as (
 
 ),
 
+initiative_kpis as (
+
+    select * from {{ ref('stg_portfolio__initiative_kpis') }}
+
+),
+
 cells as (
 
     select * from {{ ref('int_cells_estimated') }}
@@ -24,25 +30,36 @@ cells as (
 
 ),
 
-final as (
+-- Joined and counted on the integer keys (macros/integer_key.sql); the ids join back after.
+counts as (
 
     select
-        differenced.initiative_id,
-        differenced.kpi_id,
+        cells.estimate_key,
         differenced.observed_month,
-        count(distinct differenced.unit_id) as n_control_units
+        count(distinct differenced.unit_key) as n_control_units
 
     from differenced
     inner join cells
         on
-            differenced.initiative_id = cells.initiative_id
-            and differenced.kpi_id = cells.kpi_id
-            and differenced.go_live_on = cells.go_live_on
+            differenced.cohort_key = cells.cohort_key
             and differenced.observed_month = cells.observed_month
     group by
-        differenced.initiative_id,
-        differenced.kpi_id,
+        cells.estimate_key,
         differenced.observed_month
+
+),
+
+final as (
+
+    select
+        initiative_kpis.initiative_id,
+        initiative_kpis.kpi_id,
+        counts.observed_month,
+        counts.n_control_units
+
+    from counts
+    inner join initiative_kpis
+        on counts.estimate_key = initiative_kpis.estimate_key
 
 )
 

@@ -32,23 +32,26 @@ cohorts as (
 
 ),
 
+initiative_kpis as (
+
+    select * from {{ ref('stg_portfolio__initiative_kpis') }}
+
+),
+
 pre_window as (
 
     select
-        unit_months.initiative_id,
-        unit_months.kpi_id,
-        unit_months.go_live_on,
+        cohorts.estimate_key,
+        unit_months.cohort_key,
         unit_months.observed_month,
-        unit_months.unit_id,
+        unit_months.unit_key,
         unit_months.baseline_mean,
         unit_months.change_value
 
     from unit_months
     inner join cohorts
         on
-            unit_months.initiative_id = cohorts.initiative_id
-            and unit_months.kpi_id = cohorts.kpi_id
-            and unit_months.go_live_on = cohorts.go_live_on
+            unit_months.cohort_key = cohorts.cohort_key
     where {{ dbt.dateadd('month', 1, 'unit_months.observed_month') }} <= cohorts.baseline_starts_on
 
 ),
@@ -56,27 +59,25 @@ pre_window as (
 centred as (
 
     select
-        initiative_id,
-        kpi_id,
-        unit_id,
+        estimate_key,
+        unit_key,
         baseline_mean - avg(baseline_mean) over (
-            partition by initiative_id, kpi_id, go_live_on, observed_month
+            partition by cohort_key, observed_month
         ) as level_deviation,
         change_value - avg(change_value) over (
-            partition by initiative_id, kpi_id, go_live_on, observed_month
+            partition by cohort_key, observed_month
         ) as change_deviation
 
     from pre_window
 
 ),
 
-final as (
+thetas as (
 
     select
-        initiative_id,
-        kpi_id,
+        estimate_key,
         cast(count(*) as integer) as n_theta_unit_months,
-        cast(count(distinct unit_id) as integer) as n_theta_units,
+        cast(count(distinct unit_key) as integer) as n_theta_units,
         cast(
             case
                 when count(*) >= 20
@@ -92,8 +93,22 @@ final as (
 
     from centred
     group by
-        initiative_id,
-        kpi_id
+        estimate_key
+
+),
+
+final as (
+
+    select
+        initiative_kpis.initiative_id,
+        initiative_kpis.kpi_id,
+        thetas.n_theta_unit_months,
+        thetas.n_theta_units,
+        thetas.theta_difference
+
+    from thetas
+    inner join initiative_kpis
+        on thetas.estimate_key = initiative_kpis.estimate_key
 
 )
 

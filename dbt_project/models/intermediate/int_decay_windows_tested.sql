@@ -31,7 +31,7 @@ cells as (
 
     select
         *,
-        dense_rank() over (partition by initiative_id, kpi_id order by observed_month)
+        dense_rank() over (partition by estimate_key order by observed_month)
             as month_index
 
     from {{ ref('int_cells_estimated') }}
@@ -42,8 +42,7 @@ cells as (
 evaluations as (
 
     select distinct
-        initiative_id,
-        kpi_id,
+        estimate_key,
         observed_month as evaluated_month,
         month_index as evaluated_index
 
@@ -58,9 +57,8 @@ evaluations as (
 cell_windows as (
 
     select
-        cells.initiative_id,
-        cells.kpi_id,
-        cells.go_live_on,
+        cells.estimate_key,
+        cells.cohort_key,
         cells.observed_month,
         cells.cell_effect,
         cells.treated_mean_change,
@@ -74,8 +72,7 @@ cell_windows as (
     from cells
     inner join evaluations
         on
-            cells.initiative_id = evaluations.initiative_id
-            and cells.kpi_id = evaluations.kpi_id
+            cells.estimate_key = evaluations.estimate_key
             and cells.month_index <= evaluations.evaluated_index
 
 ),
@@ -89,14 +86,14 @@ cohort_totals as (
     select
         *,
         sum(treated_observations) over (
-            partition by initiative_id, kpi_id, evaluated_month, go_live_on, is_recent
+            partition by estimate_key, evaluated_month, cohort_key, is_recent
         ) as window_cohort_observations,
         -- Which windows the cohort has cells in (no count(distinct) over a window on PostgreSQL).
         max(case when is_recent then 1 else 0 end) over (
-            partition by initiative_id, kpi_id, evaluated_month, go_live_on
+            partition by estimate_key, evaluated_month, cohort_key
         ) as has_recent_cells,
         max(case when is_recent then 0 else 1 end) over (
-            partition by initiative_id, kpi_id, evaluated_month, go_live_on
+            partition by estimate_key, evaluated_month, cohort_key
         ) as has_earlier_cells
 
     from cell_windows
@@ -109,11 +106,11 @@ recent_shares as (
         *,
         cast(
             sum(case when is_recent then treated_observations else 0 end)
-                over (partition by initiative_id, kpi_id, evaluated_month, go_live_on)
+                over (partition by estimate_key, evaluated_month, cohort_key)
             as {{ type_double() }}
         )
         / sum(case when is_recent then treated_observations else 0 end)
-            over (partition by initiative_id, kpi_id, evaluated_month)
+            over (partition by estimate_key, evaluated_month)
             as cohort_share
 
     from cohort_totals
@@ -137,8 +134,7 @@ weighted as (
 levels as (
 
     select
-        initiative_id,
-        kpi_id,
+        estimate_key,
         evaluated_month,
         sum(case when is_recent then signed_weight * cell_effect else 0 end) as recent_change,
         -sum(case when is_recent then 0 else signed_weight * cell_effect end) as earlier_change,
@@ -148,18 +144,18 @@ levels as (
 
     from weighted
     group by
-        initiative_id,
-        kpi_id,
+        estimate_key,
         evaluated_month
 
 ),
 
+-- Every unit-cell once per evaluation month (219M rows at 50M observations): joined and
+-- summed on the integer keys (macros/integer_key.sql), the text ids join back at the end.
 unit_residuals as (
 
     select
-        unit_months.initiative_id,
-        unit_months.kpi_id,
-        unit_months.unit_id,
+        weighted.estimate_key,
+        unit_months.unit_key,
         weighted.evaluated_month,
         unit_months.is_treated,
         weighted.signed_weight
@@ -185,9 +181,7 @@ unit_residuals as (
     from unit_months
     inner join weighted
         on
-            unit_months.initiative_id = weighted.initiative_id
-            and unit_months.kpi_id = weighted.kpi_id
-            and unit_months.go_live_on = weighted.go_live_on
+            unit_months.cohort_key = weighted.cohort_key
             and unit_months.observed_month = weighted.observed_month
 
 ),
@@ -195,10 +189,9 @@ unit_residuals as (
 unit_influences as (
 
     select
-        initiative_id,
-        kpi_id,
+        estimate_key,
         evaluated_month,
-        unit_id,
+        unit_key,
         sum(influence) as influence,
         -- A unit in every cell of its cohort's two windows has a design influence of exactly 0
         -- (its recent and earlier weights cancel); in floating point it is +-1e-17, and the
@@ -212,25 +205,22 @@ unit_influences as (
 
     from unit_residuals
     group by
-        initiative_id,
-        kpi_id,
+        estimate_key,
         evaluated_month,
-        unit_id
+        unit_key
 
 ),
 
 variance as (
 
     select
-        initiative_id,
-        kpi_id,
+        estimate_key,
         evaluated_month,
         {{ clustered_variance('influence', 'design_influence', 'is_treated_unit') }}
 
     from unit_influences
     group by
-        initiative_id,
-        kpi_id,
+        estimate_key,
         evaluated_month
 
 ),
@@ -238,6 +228,7 @@ variance as (
 favourable as (
 
     select
+        estimate_key,
         initiative_id,
         kpi_id,
         case when direction = 'increase' then 1 else -1 end as sign
@@ -249,8 +240,8 @@ favourable as (
 tested as (
 
     select
-        levels.initiative_id,
-        levels.kpi_id,
+        favourable.initiative_id,
+        favourable.kpi_id,
         levels.evaluated_month,
         levels.n_earlier_months,
         levels.n_recent_months,
@@ -266,13 +257,10 @@ tested as (
     from levels
     inner join variance
         on
-            levels.initiative_id = variance.initiative_id
-            and levels.kpi_id = variance.kpi_id
+            levels.estimate_key = variance.estimate_key
             and levels.evaluated_month = variance.evaluated_month
     inner join favourable
-        on
-            levels.initiative_id = favourable.initiative_id
-            and levels.kpi_id = favourable.kpi_id
+        on levels.estimate_key = favourable.estimate_key
     where levels.n_earlier_months >= 3
 
 ),

@@ -11,6 +11,7 @@ final as (
     select
         initiative_id,
         kpi_id,
+        {{ integer_key(['initiative_id', 'kpi_id']) }} as estimate_key,
         direction,
         target_type,
         cast(target_change as {{ type_double() }}) as target_change,

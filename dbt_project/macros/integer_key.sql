@@ -1,0 +1,31 @@
+{#
+    A 64-bit integer standing for a tuple of ids (a cohort, a unit), for the joins and groups
+    over tens of millions of unit-month rows: at 50M observations, grouping and joining on
+    one integer instead of three or four text columns took the decay test from 18.5 s to
+    11.1 s and the event-month variances from 10.0 s to 5.1 s. Each engine's own hash of the
+    values: deterministic (the same ids give the same key in a full build and in every
+    partition run after it), not a secret, and 64 bits wide, so two of the tens of thousands
+    of ids colliding is unlikely (about 1e-10); the models test that none do. The text ids
+    stay in every table; the keys never leave the intermediate layer.
+#}
+{% macro integer_key(columns) -%}
+    {{ return(adapter.dispatch('integer_key', 'valueledger')(columns)) }}
+{%- endmacro %}
+
+{# PostgreSQL 11+: the 64-bit hash behind hash partitioning. #}
+{% macro default__integer_key(columns) -%}
+    hashtextextended(
+        {%- for column in columns %}
+        cast({{ column }} as {{ dbt.type_string() }}){{ " || '|' ||" if not loop.last }}
+        {%- endfor %},
+        0
+    )
+{%- endmacro %}
+
+{% macro duckdb__integer_key(columns) -%}
+    hash({{ columns | join(', ') }})
+{%- endmacro %}
+
+{% macro spark__integer_key(columns) -%}
+    xxhash64({{ columns | join(', ') }})
+{%- endmacro %}
