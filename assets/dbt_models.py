@@ -78,7 +78,7 @@ def months_to_build(
     if built_with is None:
         return None, "the warehouse has no full dbt build on record"
     if built_with != fingerprint:
-        return None, "the dbt project changed since the warehouse's last full build"
+        return None, "the dbt project or DuckDB changed since the warehouse's last full build"
     return months, None
 
 

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from functools import cached_property
 from pathlib import Path
 
+import duckdb
 from dagster_dbt import DbtCliResource, DbtProject
 from dbt.version import __version__ as DBT_VERSION
 from packaging import version
@@ -28,9 +29,15 @@ def project_files(project_dir: Path = DBT_PROJECT_DIR) -> list[Path]:
     return [p for p in files if p.exists()]
 
 
-def project_fingerprint(project_dir: Path = DBT_PROJECT_DIR) -> str:
-    """A hash of the project's files: equal fingerprints build the same models the same way."""
+def project_fingerprint(
+    project_dir: Path = DBT_PROJECT_DIR, engine_version: str = duckdb.__version__
+) -> str:
+    """A hash of the project's files and of DuckDB's version: equal fingerprints build the same
+    models the same way. The version counts because the integer keys the tables hold are
+    DuckDB's hash of the ids (macros/integer_key.sql), which another version may compute
+    otherwise: its partition run would join new keys to rows holding old ones."""
     digest = hashlib.sha256()
+    digest.update(f"duckdb {engine_version}\0".encode())
     for path in project_files(project_dir):
         digest.update(path.relative_to(project_dir).as_posix().encode() + b"\0")
         digest.update(path.read_bytes() + b"\0")
