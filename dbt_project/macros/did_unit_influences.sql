@@ -77,11 +77,7 @@ initiative_kpis as (
 
 units as (
 
-    select distinct
-        unit_key,
-        unit_id
-
-    from {{ ref('int_baselines_frozen') }}
+    select * from {{ unit_ids() }} as unit_ids
 
 ),
 {%- endif %}

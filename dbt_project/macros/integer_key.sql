@@ -29,3 +29,14 @@
 {% macro spark__integer_key(columns) -%}
     xxhash64({{ columns | join(', ') }})
 {%- endmacro %}
+
+{# The unit id of each unit_key, as a relation (unit_key, unit_id): for rows that name their
+   unit by key alone (int_unit_months_differenced and what sums it). #}
+{% macro unit_ids() -%}
+    (
+        select distinct
+            unit_key,
+            unit_id
+        from {{ ref('int_baselines_frozen') }}
+    )
+{%- endmacro %}

@@ -138,13 +138,15 @@
 {# The baselines int_unit_months_differenced takes, one per cohort x unit: what its rows hold
    after a build in full, and what a partition run compares them with. #}
 {% macro fresh_baselines() -%}
-    select initiative_id, kpi_id, go_live_on, unit_id, baseline_mean
+    select initiative_id, kpi_id, unit_id, cohort_key, unit_key, baseline_mean
     from {{ ref('int_baselines_frozen') }}
     where has_min_observations
 {%- endmacro %}
 
 {# First pre-hook of int_unit_months_differenced: record the moved baselines (without an
-   earlier table, every baseline counts as moved). #}
+   earlier table, every baseline counts as moved). The differenced rows name their cohort x
+   unit by keys alone: a baseline no longer fresh takes its ids from its cohort (a unit id is
+   needed only to measure a baseline again). #}
 {% macro record_moved_baselines() -%}
     {%- if observation_months() is not none -%}
         {%- set moved = moved_baselines_relation(this) -%}
@@ -158,26 +160,36 @@
         ),
         held as (
             {%- set kept = load_relation(held_baselines_relation(this)) %}
-            select {% if kept is none %}distinct {% endif -%}
-                initiative_id, kpi_id, go_live_on, unit_id, baseline_mean
-            from {{ kept if kept is not none else this }}
+            {%- if kept is not none %}
+            select * from {{ kept }}
+            {%- else %}
+            select distinct
+                cohorts.initiative_id,
+                cohorts.kpi_id,
+                cast(null as {{ dbt.type_string() }}) as unit_id,
+                rows_held.cohort_key,
+                rows_held.unit_key,
+                rows_held.baseline_mean
+            from {{ this }} as rows_held
+            inner join {{ ref('int_rollout_cohorts_formed') }} as cohorts
+                on rows_held.cohort_key = cohorts.cohort_key
+            {%- endif %}
         )
         select
             coalesce(fresh.initiative_id, held.initiative_id) as initiative_id,
             coalesce(fresh.kpi_id, held.kpi_id) as kpi_id,
-            coalesce(fresh.go_live_on, held.go_live_on) as go_live_on,
-            coalesce(fresh.unit_id, held.unit_id) as unit_id
+            fresh.unit_id,
+            coalesce(fresh.cohort_key, held.cohort_key) as cohort_key,
+            coalesce(fresh.unit_key, held.unit_key) as unit_key
         from fresh
         full outer join held
-            on fresh.initiative_id = held.initiative_id
-            and fresh.kpi_id = held.kpi_id
-            and fresh.go_live_on = held.go_live_on
-            and fresh.unit_id = held.unit_id
-        where fresh.unit_id is null
-            or held.unit_id is null
+            on fresh.cohort_key = held.cohort_key
+            and fresh.unit_key = held.unit_key
+        where fresh.unit_key is null
+            or held.unit_key is null
             or {{ baseline_mean_moved('fresh', 'held') }}
         {%- else -%}
-        select initiative_id, kpi_id, go_live_on, unit_id
+        select initiative_id, kpi_id, unit_id, cohort_key, unit_key
         from {{ ref('int_baselines_frozen') }}
         {%- endif %}
     {%- endif -%}
@@ -205,21 +217,19 @@
             delete from {{ held }} as held
             using {{ moved }} as moved
             where
-                held.initiative_id = moved.initiative_id
-                and held.kpi_id = moved.kpi_id
-                and held.go_live_on = moved.go_live_on
-                and held.unit_id = moved.unit_id
+                held.cohort_key = moved.cohort_key
+                and held.unit_key = moved.unit_key
         {%- endcall -%}
-        insert into {{ held }} (initiative_id, kpi_id, go_live_on, unit_id, baseline_mean)
-        select fresh.initiative_id, fresh.kpi_id, fresh.go_live_on, fresh.unit_id, fresh.baseline_mean
+        insert into {{ held }} (initiative_id, kpi_id, unit_id, cohort_key, unit_key, baseline_mean)
+        select
+            fresh.initiative_id, fresh.kpi_id, fresh.unit_id, fresh.cohort_key, fresh.unit_key,
+            fresh.baseline_mean
         from ({{ fresh_baselines() }}) as fresh
         inner join (
-            select distinct initiative_id, kpi_id, go_live_on, unit_id from {{ moved }}
+            select distinct cohort_key, unit_key from {{ moved }}
         ) as moved
-            on fresh.initiative_id = moved.initiative_id
-            and fresh.kpi_id = moved.kpi_id
-            and fresh.go_live_on = moved.go_live_on
-            and fresh.unit_id = moved.unit_id
+            on fresh.cohort_key = moved.cohort_key
+            and fresh.unit_key = moved.unit_key
     {%- else -%}
         {%- call statement('drop_held_baselines') -%}
             drop table if exists {{ held }}
@@ -234,9 +244,7 @@
 {% macro rebuilt_cohort_unit_month(moved) -%}
     (
         observed_month in {{ observation_months_list() }}
-        or (initiative_id, kpi_id, go_live_on, unit_id) in (
-            select initiative_id, kpi_id, go_live_on, unit_id from {{ moved }}
-        )
+        or (cohort_key, unit_key) in (select cohort_key, unit_key from {{ moved }})
     )
 {%- endmacro %}
 
@@ -253,6 +261,15 @@
     (initiative_id, kpi_id) in (
         select initiative_id, kpi_id
         from {{ moved if moved is not none else moved_baselines_relation(ref('int_unit_months_differenced')) }}
+    )
+{%- endmacro %}
+
+{# SQL condition on rows that name their cohort by key alone (int_unit_months_differenced):
+   `condition` holds for their cohort's initiative_id and kpi_id. #}
+{% macro for_their_cohorts(condition) -%}
+    cohort_key in (
+        select cohort_key from {{ ref('int_rollout_cohorts_formed') }}
+        where {{ condition }}
     )
 {%- endmacro %}
 
@@ -341,11 +358,12 @@
 {%- endmacro %}
 
 {# SQL condition: an initiative x KPI x month a partition run recounts (int_control_units_counted):
-   one of its months, or an initiative x KPI with a moved baseline. #}
-{% macro rebuilt_initiative_month() -%}
+   one of its months, or an initiative x KPI with a moved baseline. by_cohort: on rows naming
+   their cohort by key. #}
+{% macro rebuilt_initiative_month(by_cohort=false) -%}
     (
         observed_month in {{ observation_months_list() }}
-        or {{ has_moved_baseline() }}
+        or {{ for_their_cohorts(has_moved_baseline()) if by_cohort else has_moved_baseline() }}
     )
 {%- endmacro %}
 
@@ -376,8 +394,10 @@
 
 {# SQL condition: an initiative x KPI whose CUPED theta a partition run estimates again
    (int_cuped_thetas_estimated): a cohort's pre-window (months ending by its baseline start)
-   holds a re-processed month (the earliest decides), or a baseline of it moved. #}
-{% macro rebuilt_theta_estimate() -%}
+   holds a re-processed month (the earliest decides), or a baseline of it moved. by_cohort: on
+   rows naming their cohort by key. #}
+{% macro rebuilt_theta_estimate(by_cohort=false) -%}
+    {%- set condition -%}
     (
         (initiative_id, kpi_id) in (
             select initiative_id, kpi_id
@@ -386,6 +406,8 @@
         )
         or {{ has_moved_baseline() }}
     )
+    {%- endset -%}
+    {{ for_their_cohorts(condition) if by_cohort else condition }}
 {%- endmacro %}
 
 {# Pre-hook of int_cuped_thetas_estimated: delete the estimates it makes again. #}

@@ -14,6 +14,18 @@ unit_months as (
 
 ),
 
+cohorts as (
+
+    select * from {{ ref('int_rollout_cohorts_formed') }}
+
+),
+
+units as (
+
+    select * from {{ unit_ids() }} as unit_ids
+
+),
+
 rollout as (
 
     select * from {{ ref('stg_portfolio__rollout') }}
@@ -29,21 +41,25 @@ initiative_kpis as (
 final as (
 
     select
-        unit_months.initiative_id,
-        unit_months.kpi_id,
-        unit_months.go_live_on,
-        unit_months.unit_id,
+        cohorts.initiative_id,
+        cohorts.kpi_id,
+        cohorts.go_live_on,
+        units.unit_id,
         unit_months.observed_month,
         rollout.initiative_id as treated_by_initiative_id,
         rollout.go_live_on as treated_from
 
     from unit_months
+    inner join cohorts
+        on unit_months.cohort_key = cohorts.cohort_key
+    inner join units
+        on unit_months.unit_key = units.unit_key
     inner join rollout
-        on unit_months.unit_id = rollout.unit_id
+        on units.unit_id = rollout.unit_id
     inner join initiative_kpis
         on
             rollout.initiative_id = initiative_kpis.initiative_id
-            and unit_months.kpi_id = initiative_kpis.kpi_id
+            and cohorts.kpi_id = initiative_kpis.kpi_id
     where
         rollout.go_live_on
         < cast({{ dbt.dateadd('month', 1, 'unit_months.observed_month') }} as date)

@@ -1,8 +1,8 @@
 -- Every integer key (macros/integer_key.sql) stands for exactly one tuple of ids: a 64-bit hash
 -- collision would merge two cohorts or two units in every estimate they are summed into.
 -- Returns each key shared by more than one estimate, cohort or unit. Dagster attaches it to
--- int_baseline_units_selected, where the unit keys are made (it reads three models).
-{{ config(meta={'dagster': {'ref': {'name': 'int_baseline_units_selected'}}}) }}
+-- int_baselines_frozen, which holds the unit keys (it reads three models).
+{{ config(meta={'dagster': {'ref': {'name': 'int_baselines_frozen'}}}) }}
 
 with
 
@@ -20,11 +20,7 @@ cohorts as (
 
 units as (
 
-    select distinct
-        unit_key,
-        unit_id
-
-    from {{ ref('int_baseline_units_selected') }}
+    select * from {{ unit_ids() }} as unit_ids
 
 ),
 

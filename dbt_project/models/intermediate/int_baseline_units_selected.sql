@@ -114,6 +114,7 @@ final as (
         selected.kpi_id,
         selected.go_live_on,
         selected.unit_id,
+        cohorts.cohort_key,
         {{ integer_key(['selected.unit_id']) }} as unit_key,
         selected.is_treated,
         cohorts.aggregation,

@@ -27,6 +27,7 @@ final as (
         baseline_units.kpi_id,
         baseline_units.go_live_on,
         baseline_units.unit_id,
+        baseline_units.cohort_key,
         baseline_units.unit_key,
         baseline_units.is_treated,
         baseline_units.aggregation,

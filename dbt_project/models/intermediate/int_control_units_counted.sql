@@ -3,6 +3,7 @@
 -- reports it. Its own table because the distinct count reads every control row of
 -- int_unit_months_differenced (28M at 50M observations, 8 s): a partition run recounts only
 -- its months and the initiative x KPIs with a moved baseline (macros/observation_months.sql).
+-- depends_on: {{ ref('int_rollout_cohorts_formed') }}
 {{ incremental_on_partition_runs("{{ delete_rebuilt_control_counts() }}") }}
 
 with
@@ -12,7 +13,7 @@ differenced as (
     select * from {{ ref('int_unit_months_differenced') }}
     where is_post_period and not is_treated
     {%- if is_partition_run() %}
-        and {{ rebuilt_initiative_month() }}
+        and {{ rebuilt_initiative_month(by_cohort=true) }}
     {%- endif %}
 
 ),

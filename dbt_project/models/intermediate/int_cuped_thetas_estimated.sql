@@ -21,7 +21,7 @@ unit_months as (
     select * from {{ ref('int_unit_months_differenced') }}
     where not is_post_period
     {%- if is_partition_run() %}
-        and {{ rebuilt_theta_estimate() }}
+        and {{ rebuilt_theta_estimate(by_cohort=true) }}
     {%- endif %}
 
 ),
