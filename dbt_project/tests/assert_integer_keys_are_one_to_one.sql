@@ -26,33 +26,22 @@ units as (
 
 shared as (
 
-    select
-        'estimate_key' as key_name,
-        estimate_key as key_value,
-        count(*) as n_ids
-    from estimates
-    group by estimate_key
-    having count(*) > 1
+    {%- for key_name, relation in [
+        ('estimate_key', 'estimates'), ('cohort_key', 'cohorts'), ('unit_key', 'units')
+    ] %}
 
-    union all
+        select
+            '{{ key_name }}' as key_name,
+            {{ key_name }} as key_value,
+            count(*) as n_ids
+        from {{ relation }}
+        group by {{ key_name }}
+        having count(*) > 1
+        {%- if not loop.last %}
 
-    select
-        'cohort_key' as key_name,
-        cohort_key as key_value,
-        count(*) as n_ids
-    from cohorts
-    group by cohort_key
-    having count(*) > 1
-
-    union all
-
-    select
-        'unit_key' as key_name,
-        unit_key as key_value,
-        count(*) as n_ids
-    from units
-    group by unit_key
-    having count(*) > 1
+            union all
+        {%- endif %}
+    {%- endfor %}
 
 )
 
