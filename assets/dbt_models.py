@@ -9,7 +9,8 @@ import duckdb
 from dagster_dbt import dbt_assets
 
 from assets.ingest.evidence import MONTHS_METADATA, OBSERVATIONS, _key
-from orchestration.dbt import DbtCli, ensure_manifest, make_dbt_project, project_fingerprint
+from orchestration.dbt import ensure_manifest, make_dbt_project, project_fingerprint
+from orchestration.dbt_in_process import DbtCli
 from orchestration.partitions import PARTITION_JOB
 from orchestration.resources import Warehouse
 
@@ -84,7 +85,8 @@ def months_to_build(
 
 @contextmanager
 def environ(name: str, value: str | None):
-    """os.environ[name] = value while dbt starts (the dbt subprocess copies the environment)."""
+    """os.environ[name] = value while dbt runs (in this process: it reads the environment as it
+    starts, on its own thread)."""
     before = os.environ.pop(name, None)
     if value is not None:
         os.environ[name] = value
@@ -120,6 +122,6 @@ def valueledger_dbt(context: dg.AssetExecutionContext, dbt: DbtCli, warehouse: W
         # One fixed target folder, shared with the parse step: partial parsing is reused and
         # target/ does not grow a folder per run.
         invocation = dbt.cli(args, context=context, target_path=dbt_project.target_path)
-    yield from invocation.stream()  # raises when the build failed: nothing recorded then
+        yield from invocation.stream()  # raises when the build failed: nothing recorded then
     if months is None and on_duckdb and not context.is_subset:
         record_full_build(warehouse, context.run_id, fingerprint)

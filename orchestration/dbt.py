@@ -3,14 +3,10 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
-from functools import cached_property
 from pathlib import Path
 
 import duckdb
-from dagster_dbt import DbtCliResource, DbtProject
-from dbt.version import __version__ as DBT_VERSION
-from packaging import version
+from dagster_dbt import DbtProject
 
 from orchestration.settings import DBT_PROJECT_DIR, get_settings
 
@@ -58,22 +54,3 @@ def ensure_manifest(project: DbtProject) -> None:
     """Parse only when the project changed: dbt parse costs seconds on every run otherwise."""
     if manifest_is_stale(project):
         project.preparer.prepare(project)
-
-
-class DbtCli(DbtCliResource):
-    """DbtCliResource without two per-command costs of dagster-dbt that these assets never use.
-
-    dagster-dbt spawns `dbt --version` before the first command of every run (about 2.4 s here);
-    dbt-core is installed in this environment, so its version is known without a subprocess.
-    It also opens dbt's adapter in this process before every command (1.6 s here), only to fetch
-    row counts and column metadata after the build (`fetch_row_counts()`,
-    `fetch_column_metadata()`), which valueledger_dbt does not ask for (without an adapter
-    they would add no metadata).
-    """
-
-    @cached_property
-    def _cli_version(self) -> version.Version:
-        return version.parse(DBT_VERSION)
-
-    def _initialize_dbt_core_adapter(self, args: Sequence[str]) -> None:
-        return None

@@ -8,7 +8,8 @@ import dagster as dg
 
 import assets
 from orchestration.alerts import alert_on_run_failure
-from orchestration.dbt import DbtCli, make_dbt_project
+from orchestration.dbt import make_dbt_project
+from orchestration.dbt_in_process import DbtCli
 from orchestration.partitions import PARTITION_JOB
 from orchestration.progress import progress_logger
 from orchestration.resources import Inputs, Warehouse

@@ -64,10 +64,11 @@ def get_settings() -> Settings:
 
 
 def apply_to_environ(settings: Settings) -> None:
-    """Export the derived paths so dbt subprocesses see the same warehouse.
+    """Export the derived paths so dbt sees the same warehouse (the profile reads them).
 
-    The interpreter's own bin folder goes first on PATH: dagster-dbt runs `dbt` as a
-    subprocess, which must be this environment's dbt even when the venv is not activated.
+    The interpreter's own bin folder goes first on PATH: preparing the manifest runs `dbt parse`
+    as a subprocess (dagster-dbt's preparer), which must be this environment's dbt even when the
+    venv is not activated.
     """
     os.environ.update(settings.dbt_env())
     bin_dir = str(Path(sys.executable).parent)

@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import sys
-from pathlib import Path
-
 import dagster as dg
 
 from orchestration.definitions import defs
@@ -37,16 +33,3 @@ def test_lineage_is_connected_from_landing_files_to_reports():
     assert dg.AssetKey(["evidence", "kpi_observations"]) in ancestors
     assert dg.AssetKey(["portfolio", "initiatives"]) in ancestors
     assert dg.AssetKey(["landing", "contact_centre"]) in ancestors
-
-
-def test_the_dbt_resource_runs_dbt_without_opening_its_adapter_here(monkeypatch):
-    # dagster-dbt opens dbt's adapter in this process before every command, for metadata these
-    # assets never fetch (1.6 s per run); the job's resource skips it, and the command runs.
-    from orchestration.dbt import DbtCli
-
-    dbt = defs.resources["dbt"]
-    assert isinstance(dbt, DbtCli)
-    monkeypatch.setenv("PATH", f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
-    invocation = dbt.cli(["debug", "--config-dir"], raise_on_error=False)
-    assert invocation.wait().is_successful()
-    assert invocation.adapter is None
