@@ -1,11 +1,11 @@
 """dbt run inside the Dagster process (dbt's `dbtRunner`) instead of as a `dbt` subprocess.
 
-dagster-dbt starts `dbt` as a subprocess and reads its JSON log lines. Here that subprocess's
-start is most of dbt's fixed cost: a second Python importing dbt-core (which this process has
-already imported through dagster-dbt) before it reads its partial parse, 1.8-2 s of every run,
-and a second copy of the manifest in memory. `dbtRunner` runs the same command in this process
-on a thread; its events go through the same conversion into Dagster events (materializations,
-asset checks) as dagster-dbt's, so nothing downstream changes.
+dagster-dbt starts `dbt` as a subprocess and reads its JSON log lines: a second Python that
+imports dbt-core again (this process has it through dagster-dbt) and holds a second copy of the
+manifest. `dbtRunner` runs the same command in this process on a thread (measured at 50M
+observations: dbt's start 1.2-1.8 s shorter, its end 0.5 s, the peak 0.2 GiB lower); its events
+go through dagster-dbt's own conversion into Dagster events (materializations, asset checks),
+so nothing downstream changes.
 
 dbt reads its environment when the command starts (the months of a partition run, the warehouse
 path), like the subprocess did.
